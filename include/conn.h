@@ -1,0 +1,102 @@
+/*
+ * conn.h - one client connection: lifecycle state machine over direct
+ * descriptors, and the transport seam.
+ *
+ * States: IDLE -> CONNECTING -> ACTIVE -> CLOSING -> (BACKOFF ->)
+ * CONNECTING ... or DONE once the run stops. The connection's registered
+ * file slot equals its index in the worker's array, so socket and connect
+ * go out linked in one submission. Every teardown bumps the generation:
+ * completions still in flight for the old incarnation carry the old one
+ * and are dropped (their provided buffers are still recycled).
+ *
+ * The transport seam: the protocol (httpc.c) writes through conn_write()
+ * and reads through struct xport_ops::recv, so TLS can sit between the
+ * socket and the protocol without either noticing. Only plain TCP exists
+ * today (xport_plain).
+ *
+ * Hot fields first; a connection is ~200 bytes plus its timestamp ring.
+ */
+#ifndef STAMPEDE_CONN_H
+#define STAMPEDE_CONN_H
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include "http1.h"
+#include "stats.h"
+#include "timer.h"
+
+struct worker;
+struct conn;
+
+enum conn_state {
+    CONN_ST_IDLE,
+    CONN_ST_CONNECTING,
+    CONN_ST_ACTIVE,
+    CONN_ST_CLOSING,
+    CONN_ST_BACKOFF,
+    CONN_ST_DONE,
+};
+
+#define CONN_F_SENDING 0x01      /* a send SQE is in flight */
+#define CONN_F_SERVER_CLOSE 0x02 /* the server announced it will close */
+#define CONN_F_STAMP 0x04        /* on the worker's stamp list this turn */
+#define CONN_F_ANSWERED 0x08     /* got at least one response this session */
+#define CONN_F_ESTABLISHED 0x10  /* connect succeeded this session */
+
+enum conn_op {
+    OP_SOCKET = 1,
+    OP_CONNECT,
+    OP_RECV,
+    OP_SEND,
+    OP_CANCEL,
+    OP_CLOSE,
+};
+
+/* Transport under the protocol. */
+struct xport_ops {
+    /* bytes arrived from the socket; returns 0, or -1 to drop the connection
+     * (the callee has already counted why) */
+    int (*recv)(struct conn *c, const char *buf, size_t len);
+};
+
+extern const struct xport_ops xport_plain;
+
+struct conn {
+    uint32_t slot;
+    uint32_t gen;
+    uint8_t state;
+    uint8_t flags;
+    uint16_t backoff;       /* consecutive failed sessions */
+    uint32_t in_flight;     /* requests sent, not yet answered */
+    uint32_t ts_head;       /* oldest in-flight request in ts[] */
+    uint32_t ts_tail;       /* next free entry in ts[] */
+    uint32_t send_len;
+    uint32_t send_off;
+    uint32_t stamp_from;    /* ts[] entries to stamp at submit time */
+    uint32_t stamp_n;
+    const char *send_buf;
+    uint64_t *ts;           /* send time of each in-flight request (ring) */
+    struct worker *w;
+    uint64_t connect_start_ns;
+    struct http1_resp resp;
+    struct timer timer;
+};
+
+void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts);
+
+/* Start (or restart) connecting. */
+void conn_connect(struct conn *c);
+
+/* Handle one completion addressed to this connection's current generation. */
+void conn_on_cqe(struct conn *c, unsigned op, const struct io_uring_cqe *cqe);
+
+/* Send len bytes of buf (which must stay valid until sent). At most one
+ * send is in flight per connection; short sends are resumed here. */
+void conn_write(struct conn *c, const char *buf, uint32_t len);
+
+/* Close the connection; `failed` counts it as a failed session (the next
+ * reconnect backs off). Requests in flight must have been settled. */
+void conn_close(struct conn *c, bool failed);
+
+#endif

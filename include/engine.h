@@ -1,0 +1,38 @@
+/*
+ * engine.h - run a plan: spawn and pin the workers, start them together,
+ * handle SIGINT/SIGTERM, join, merge their statistics in worker order.
+ */
+#ifndef STAMPEDE_ENGINE_H
+#define STAMPEDE_ENGINE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "plan.h"
+#include "stats.h"
+
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,
+    EXIT_USAGE = 2,
+    EXIT_INTERRUPTED = 130,
+};
+
+struct result {
+    struct wstats total;       /* merged, in worker order */
+    uint64_t duration_ns;      /* start barrier -> last worker's loop end */
+    int exit_code;
+    char exit_reason[256];
+    int signal;                /* first stop signal, 0 if none */
+    unsigned ring_flags;       /* setup flags obtained (worker 0) */
+    uint32_t threads;
+    int worker_cpus[PLAN_MAX_CPUS];
+    uint64_t cpu_user_ns, cpu_sys_ns; /* all workers */
+    struct timespec start_wall;
+};
+
+/* Run the plan to the end. Returns the exit code (also in r->exit_code);
+ * the result is filled whenever the workers ran, even when interrupted. */
+int engine_run(const struct plan *p, struct result *r);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * plan.h - the run's effective configuration.
+ *
+ * Built by cli.c from argv, then immutable: every worker reads it without
+ * locks. Owns the encoded request bytes (pipeline copies back to back) so
+ * workers send them as they are.
+ */
+#ifndef STAMPEDE_PLAN_H
+#define STAMPEDE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http1.h"
+
+#define PLAN_MAX_HEADERS 64
+#define PLAN_MAX_CPUS 1024
+
+struct plan {
+    /* target */
+    const char *url;
+    char scheme[8];
+    char host[256];      /* as written, without brackets */
+    uint16_t port;
+    char host_header[288];
+    const char *path;    /* points into url, or "/" */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char addr_str[80];   /* "127.0.0.1:8080", "[::1]:8080" */
+
+    /* load */
+    uint32_t connections;
+    uint32_t threads;
+    uint64_t duration_ns;   /* 0: none (only -n) */
+    uint64_t requests;      /* -n; 0: unlimited */
+    uint32_t pipeline;
+    uint64_t timeout_ns;
+    uint64_t connect_timeout_ns;
+    uint64_t seed;
+    bool duration_given;
+
+    /* request */
+    const char *method;
+    struct http1_header headers[PLAN_MAX_HEADERS];
+    size_t nheaders;
+    char *body;
+    size_t body_len;
+    const char *body_file;
+    bool head_request;
+    char *req;              /* one encoded request x pipeline copies */
+    size_t req_len;         /* length of one copy */
+
+    /* output */
+    const char *json_path;  /* "-" for stdout */
+    bool quiet;
+
+    /* CPUs this process may run on (sched_getaffinity); workers pin here */
+    int cpus[PLAN_MAX_CPUS];
+    uint32_t ncpus;
+    bool threads_given;
+};
+
+void plan_fini(struct plan *p);
+
+/* True when a header's value must not appear in any output. */
+bool plan_header_secret(const char *name);
+
+#endif

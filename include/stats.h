@@ -1,0 +1,86 @@
+/*
+ * stats.h - per-worker counters and histograms, merged after join.
+ *
+ * A struct wstats is written only by its worker thread (plain increments,
+ * no atomics on the hot path) and read by the main thread only after the
+ * worker has been joined. Errors are counted by kind in arrays so they can
+ * be summed and printed from one name table. Request-phase errors (a
+ * request was sent and will never get its response) and connect-phase
+ * errors (no request involved) are kept apart, which keeps the accounting
+ * identity exact:
+ *     requests = responses + sum(errors) + in_flight_at_end
+ */
+#ifndef STAMPEDE_STATS_H
+#define STAMPEDE_STATS_H
+
+#include <stdint.h>
+
+#include "hist.h"
+
+enum err_kind {
+    ERR_TIMEOUT,        /* no response within --timeout */
+    ERR_CONN_RESET,     /* ECONNRESET / EPIPE while requests were in flight */
+    ERR_CONN_CLOSED,    /* server closed with requests unanswered */
+    ERR_PROTOCOL,       /* malformed response */
+    ERR_IO,             /* any other send/recv error */
+    ERR_NR,
+};
+
+enum cerr_kind {
+    CERR_REFUSED,       /* ECONNREFUSED */
+    CERR_TIMEOUT,       /* no connection within --connect-timeout */
+    CERR_ADDR_UNAVAIL,  /* EADDRNOTAVAIL: out of ephemeral ports */
+    CERR_TOO_MANY_FILES, /* EMFILE / ENFILE */
+    CERR_UNREACHABLE,   /* ENETUNREACH / EHOSTUNREACH */
+    CERR_OTHER,
+    CERR_NR,
+};
+
+extern const char *const err_name[ERR_NR];
+extern const char *const cerr_name[CERR_NR];
+
+#define STATS_STATUS_MAX 1000
+
+struct wstats {
+    uint64_t requests;      /* sent (handed to the kernel) */
+    uint64_t responses;     /* complete responses, any status */
+    uint64_t bytes_out;
+    uint64_t bytes_in;
+    uint64_t status_class[6]; /* [1]..[5] = 1xx..5xx; [0] anything else */
+    uint64_t status[STATS_STATUS_MAX];
+    uint64_t errors[ERR_NR];
+    uint64_t conn_errors[CERR_NR];
+    uint64_t conn_opened;   /* connect attempts started */
+    uint64_t conn_established;
+    uint64_t conn_closed;   /* established connections closed */
+    uint64_t conn_failed;   /* attempts that never established */
+    uint64_t in_flight_at_end;
+    uint64_t unsolicited;   /* response bytes with no request in flight */
+    int first_conn_errno;   /* first connect-phase errno, for the report */
+    int first_err_errno;
+    struct hist req_duration; /* http_req_duration */
+    struct hist connect_time;
+};
+
+void stats_init(struct wstats *s);
+
+/* dst += src; histograms merged bin by bin. */
+void stats_merge(struct wstats *dst, const struct wstats *src);
+
+/* Count one response with this status code. */
+static inline void stats_status(struct wstats *s, int code)
+{
+    unsigned cls = (unsigned)code / 100;
+
+    s->status_class[cls <= 5 ? cls : 0]++;
+    if ((unsigned)code < STATS_STATUS_MAX)
+        s->status[code]++;
+}
+
+/* Map a connect-phase errno to its kind. */
+enum cerr_kind stats_cerr_kind(int err);
+
+uint64_t stats_errors_total(const struct wstats *s);
+uint64_t stats_conn_errors_total(const struct wstats *s);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * worker.h - one thread, one ring, its connections, timers and stats.
+ *
+ * Everything here is owned by the worker thread; the only shared state is
+ * the read-only plan and the engine's control block (stop flag, start
+ * time), read with relaxed atomics once per loop turn.
+ */
+#ifndef STAMPEDE_WORKER_H
+#define STAMPEDE_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "plan.h"
+#include "stats.h"
+#include "timer.h"
+#include "uring.h"
+
+/* Shared between the engine (writer) and the workers (readers). */
+struct engine_ctl {
+    atomic_int stop;        /* ENGINE_STOP_* */
+    uint64_t start_ns;      /* CLOCK_MONOTONIC at the start barrier */
+    uint64_t deadline_ns;   /* 0: none */
+    pthread_barrier_t start;
+    atomic_uint finished;   /* workers whose loop has ended */
+};
+
+enum {
+    ENGINE_STOP_NONE,
+    ENGINE_STOP_GRACEFUL, /* drain in-flight for a short window */
+    ENGINE_STOP_ABORT,    /* stop now */
+};
+
+#define WORKER_CQE_BATCH 512
+#define WORKER_DRAIN_MAX_NS 1000000000ull
+
+struct worker {
+    uint32_t id;
+    int cpu;                 /* -1: not pinned */
+    const struct plan *plan;
+    struct engine_ctl *ctl;
+    const struct xport_ops *xp;
+    struct uring u;
+    struct timer_wheel wheel;
+    struct conn *conns;
+    uint32_t nconns;
+    uint64_t *ts;            /* nconns * pipeline send stamps */
+    uint32_t *stamp_list;    /* conns with sends prepared this turn */
+    uint32_t nstamp;
+    uint64_t now;            /* clock read once per wake-up */
+    uint64_t quota;          /* -n share; 0: unlimited */
+    uint64_t completed;      /* responses + request errors */
+    uint64_t in_flight;
+    uint64_t drain_deadline;
+    uint64_t rng;            /* xorshift state for backoff jitter */
+    bool stopping;           /* no new requests */
+    bool quota_done;
+    int setup_err;           /* -errno if the ring could not be set up */
+    unsigned ring_flags;     /* IORING_SETUP_* obtained */
+    uint64_t end_ns;         /* when the loop ended */
+    uint64_t cpu_user_ns, cpu_sys_ns;
+    pthread_t thread;
+    struct wstats stats;
+};
+
+/* Allocate per-worker memory (conns, stamps); 0 or -ENOMEM. */
+int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engine_ctl *ctl,
+                uint32_t nconns, uint64_t quota);
+void worker_fini(struct worker *w);
+
+/* Thread entry: set up the ring, wait at the start barrier, run, tidy. */
+void *worker_main(void *arg);
+
+/* May this worker hand out another request now? */
+static inline bool worker_may_send(const struct worker *w)
+{
+    return !w->stopping && (!w->quota || w->stats.requests < w->quota);
+}
+
+/* Record that c's sends prepared this turn need the submit-time stamp. */
+void worker_stamp_later(struct worker *w, struct conn *c);
+
+uint64_t worker_rand(struct worker *w);
+
+uint64_t clock_ns(void);
+
+#endif

@@ -1,0 +1,523 @@
+/*
+ * cli.c - command line parsing into an immutable plan.
+ *
+ * Flags follow wrk where wrk has one (-c -t -d -H), then wrk2/k6 names.
+ * Values go through units.c so "10k", "500ms" and "2m" mean the same
+ * everywhere. Errors name the flag and the offending value and map to
+ * exit code 2; a host that does not resolve is a runtime failure (1).
+ */
+#include "cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "uring.h"
+#include "units.h"
+
+extern const char stampede_version[];
+
+enum opt_id {
+    O_BODY = 256,
+    O_BODY_FILE,
+    O_PIPELINE,
+    O_TIMEOUT,
+    O_CONNECT_TIMEOUT,
+    O_JSON,
+    O_SEED,
+};
+
+static const struct option long_opts[] = {
+    {"connections", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"duration", required_argument, NULL, 'd'},
+    {"requests", required_argument, NULL, 'n'},
+    {"header", required_argument, NULL, 'H'},
+    {"method", required_argument, NULL, 'm'},
+    {"body", required_argument, NULL, O_BODY},
+    {"body-file", required_argument, NULL, O_BODY_FILE},
+    {"pipeline", required_argument, NULL, O_PIPELINE},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+    {"json", required_argument, NULL, O_JSON},
+    {"seed", required_argument, NULL, O_SEED},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+};
+
+#define SHORT_OPTS ":c:t:d:n:H:m:qhv"
+
+void cli_usage(FILE *f)
+{
+    fputs("usage: stampede [options] URL\n"
+          "\n"
+          "HTTP/1.1 load generator on io_uring: one ring per worker thread, exact\n"
+          "latency percentiles, a JSON result for CI.\n"
+          "\n"
+          "load:\n"
+          "  -c, --connections N     connections to keep open (default 10)\n"
+          "  -t, --threads N         worker threads (default: CPUs this process may use)\n"
+          "  -d, --duration D        run time: 500ms, 10s, 2m (default 10s unless -n)\n"
+          "  -n, --requests N        stop after exactly N completed requests\n"
+          "      --pipeline N        requests in flight per connection (default 1)\n"
+          "      --timeout D         per response (default 10s)\n"
+          "      --connect-timeout D per connection attempt (default 5s)\n"
+          "      --seed N            seed for randomised choices (default: random)\n"
+          "request:\n"
+          "  -m, --method M          request method (default GET)\n"
+          "  -H, --header 'K: V'     add a request header (repeatable)\n"
+          "      --body STR          request body\n"
+          "      --body-file FILE    request body from a file\n"
+          "output:\n"
+          "      --json FILE         write the JSON result (- for stdout; the text\n"
+          "                          summary then goes to stderr)\n"
+          "  -q, --quiet             no text summary\n"
+          "  -h, --help              this help\n"
+          "  -v, --version           print the version\n"
+          "\n"
+          "examples:\n"
+          "  stampede -t2 -c100 -d10s http://127.0.0.1:8080/\n"
+          "  stampede -c50 -n 100000 --pipeline 16 -H 'Host: x' --json out.json http://[::1]:8080/path\n"
+          "  stampede -m POST --body '{\"a\":1}' -H 'Content-Type: application/json' http://localhost:8080/api\n"
+          "\n"
+          "exit codes: 0 ok, 1 runtime failure (or no response at all), 2 usage or\n"
+          "config error, 130 interrupted (the report is still printed and written).\n",
+          f);
+}
+
+unsigned cli_distance(const char *a, const char *b)
+{
+    unsigned row[64], n = strlen(b), m = strlen(a);
+
+    if (n >= 64 || m >= 64)
+        return 99;
+    for (unsigned j = 0; j <= n; j++)
+        row[j] = j;
+    for (unsigned i = 1; i <= m; i++) {
+        unsigned prev = row[0]++;
+
+        for (unsigned j = 1; j <= n; j++) {
+            unsigned cur = row[j];
+            unsigned sub = prev + (a[i - 1] != b[j - 1]);
+            unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            prev = cur;
+        }
+    }
+    return row[n];
+}
+
+static void cli_suggest(const char *arg)
+{
+    const char *name = arg;
+    const char *best = NULL;
+    unsigned best_d = 3;
+
+    while (*name == '-')
+        name++;
+    for (const struct option *o = long_opts; o->name; o++) {
+        unsigned d = cli_distance(name, o->name);
+
+        if (d < best_d) {
+            best_d = d;
+            best = o->name;
+        }
+    }
+    if (best)
+        fprintf(stderr, " (did you mean --%s?)", best);
+}
+
+static const char *opt_name(int id, char *buf, size_t len)
+{
+    for (const struct option *o = long_opts; o->name; o++) {
+        if (o->val == id) {
+            snprintf(buf, len, "--%s", o->name);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "-%c", id);
+    return buf;
+}
+
+static enum cli_rc bad_value(int id, const char *val, const char *expect)
+{
+    char name[40];
+
+    fprintf(stderr, "stampede: invalid value '%s' for %s: expected %s\n", val,
+            opt_name(id, name, sizeof(name)), expect);
+    return CLI_EXIT_USAGE;
+}
+
+static enum cli_rc bad_url(const char *url, const char *expect)
+{
+    fprintf(stderr, "stampede: invalid URL '%s': expected %s\n", url, expect);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    uint64_t v;
+
+    if (units_parse_count(s, &v) || v < lo || v > hi)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static enum cli_rc parse_header(struct plan *p, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    char *name;
+    const char *value;
+
+    if (!colon || colon == arg || strcspn(arg, " \t\r\n") < (size_t)(colon - arg))
+        return bad_value('H', arg, "'Name: value'");
+    if (p->nheaders == PLAN_MAX_HEADERS) {
+        fprintf(stderr, "stampede: too many -H headers (max %d)\n", PLAN_MAX_HEADERS);
+        return CLI_EXIT_USAGE;
+    }
+    name = strndup(arg, (size_t)(colon - arg));
+    value = colon + 1;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (!name)
+        return CLI_EXIT_RUNTIME;
+    p->headers[p->nheaders].name = name;
+    p->headers[p->nheaders].value = value;
+    p->nheaders++;
+    return CLI_RUN;
+}
+
+static enum cli_rc read_body_file(struct plan *p, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long len;
+
+    if (!f) {
+        fprintf(stderr, "stampede: --body-file '%s': %s\n", path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > (64 << 20) ||
+        fseek(f, 0, SEEK_SET)) {
+        fprintf(stderr, "stampede: --body-file '%s': unreadable or larger than 64 MiB\n", path);
+        fclose(f);
+        return CLI_EXIT_USAGE;
+    }
+    free(p->body);
+    p->body = malloc(len ? (size_t)len : 1);
+    if (!p->body || fread(p->body, 1, (size_t)len, f) != (size_t)len) {
+        fprintf(stderr, "stampede: --body-file '%s': read failed\n", path);
+        fclose(f);
+        return CLI_EXIT_USAGE;
+    }
+    fclose(f);
+    p->body_len = (size_t)len;
+    p->body_file = path;
+    return CLI_RUN;
+}
+
+static enum cli_rc parse_duration_opt(int id, const char *arg, uint64_t min_ns, uint64_t *out)
+{
+    uint64_t ns;
+
+    if (units_parse_duration(arg, &ns) || ns < min_ns)
+        return bad_value(id, arg, "a positive duration like 500ms, 10s or 2m");
+    *out = ns;
+    return CLI_RUN;
+}
+
+static enum cli_rc parse_opt(struct plan *p, int c, const char *arg)
+{
+    switch (c) {
+    case 'c':
+        return parse_u32(arg, 1, 10000000, &p->connections)
+                   ? bad_value(c, arg, "a connection count from 1 to 10m")
+                   : CLI_RUN;
+    case 't':
+        p->threads_given = true;
+        return parse_u32(arg, 1, 4096, &p->threads) ? bad_value(c, arg, "1 to 4096 threads")
+                                                    : CLI_RUN;
+    case 'd':
+        p->duration_given = true;
+        return parse_duration_opt(c, arg, 1000000, &p->duration_ns);
+    case 'n':
+        if (units_parse_count(arg, &p->requests) || !p->requests)
+            return bad_value(c, arg, "a positive request count like 100000 or 1m");
+        return CLI_RUN;
+    case 'H':
+        return parse_header(p, arg);
+    case 'm':
+        if (!*arg || strpbrk(arg, " \t\r\n:/"))
+            return bad_value(c, arg, "an HTTP method token like GET or POST");
+        p->method = arg;
+        return CLI_RUN;
+    case O_BODY:
+        free(p->body);
+        p->body = strdup(arg);
+        p->body_len = strlen(arg);
+        return p->body ? CLI_RUN : CLI_EXIT_RUNTIME;
+    case O_BODY_FILE:
+        return read_body_file(p, arg);
+    case O_PIPELINE:
+        return parse_u32(arg, 1, 1024, &p->pipeline) ? bad_value(c, arg, "1 to 1024")
+                                                     : CLI_RUN;
+    case O_TIMEOUT:
+        return parse_duration_opt(c, arg, 1000000, &p->timeout_ns);
+    case O_CONNECT_TIMEOUT:
+        return parse_duration_opt(c, arg, 1000000, &p->connect_timeout_ns);
+    case O_JSON:
+        p->json_path = arg;
+        return CLI_RUN;
+    case O_SEED:
+        return units_parse_count(arg, &p->seed) ? bad_value(c, arg, "an unsigned integer")
+                                                : CLI_RUN;
+    case 'q':
+        p->quiet = true;
+        return CLI_RUN;
+    }
+    return CLI_EXIT_USAGE;
+}
+
+/* Split http://host[:port][/path] (IPv6 literals in brackets). */
+static enum cli_rc parse_url(struct plan *p, const char *url)
+{
+    const char *rest, *host, *host_end, *port_s = NULL, *path;
+
+    p->url = url;
+    rest = strstr(url, "://");
+    if (!rest || (size_t)(rest - url) >= sizeof(p->scheme))
+        return bad_url(url, "a URL like http://host:port/path");
+    memcpy(p->scheme, url, (size_t)(rest - url));
+    p->scheme[rest - url] = 0;
+    if (strcasecmp(p->scheme, "http")) {
+        fprintf(stderr, "stampede: unsupported URL scheme '%s' in '%s': only http:// is "
+                        "supported by this version\n", p->scheme, url);
+        return CLI_EXIT_USAGE;
+    }
+    host = rest + 3;
+    if (*host == '[') {
+        host_end = strchr(++host, ']');
+        if (!host_end)
+            return bad_url(url, "a closing ']' after the IPv6 address");
+        rest = host_end + 1;
+    } else {
+        host_end = host + strcspn(host, ":/?#");
+        rest = host_end;
+    }
+    if (host_end == host || (size_t)(host_end - host) >= sizeof(p->host))
+        return bad_url(url, "a host name");
+    memcpy(p->host, host, (size_t)(host_end - host));
+    p->host[host_end - host] = 0;
+    if (*rest == ':')
+        port_s = ++rest;
+    path = rest + strcspn(rest, "/?#");
+    if (port_s) {
+        uint32_t port;
+        char buf[8];
+        size_t n = (size_t)(path - port_s);
+
+        if (!n || n >= sizeof(buf))
+            return bad_url(url, "a port from 1 to 65535");
+        memcpy(buf, port_s, n);
+        buf[n] = 0;
+        if (strspn(buf, "0123456789") != n || parse_u32(buf, 1, 65535, &port))
+            return bad_url(url, "a port from 1 to 65535");
+        p->port = (uint16_t)port;
+    } else if (path != rest) {
+        return bad_url(url, "a URL like http://host:port/path");
+    } else {
+        p->port = 80;
+    }
+    if (*path == '#' )
+        path = "";
+    p->path = *path ? path : "/";
+    return CLI_RUN;
+}
+
+static enum cli_rc resolve(struct plan *p)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+    struct addrinfo *res;
+    char port[8], ip[INET6_ADDRSTRLEN];
+    int rc;
+
+    snprintf(port, sizeof(port), "%u", p->port);
+    rc = getaddrinfo(p->host, port, &hints, &res);
+    if (rc) {
+        fprintf(stderr, "stampede: cannot resolve '%s': %s\n", p->host, gai_strerror(rc));
+        return CLI_EXIT_RUNTIME;
+    }
+    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+    p->addr_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (p->addr.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&p->addr)->sin6_addr, ip, sizeof(ip));
+        snprintf(p->addr_str, sizeof(p->addr_str), "[%s]:%u", ip, p->port);
+    } else {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&p->addr)->sin_addr, ip, sizeof(ip));
+        snprintf(p->addr_str, sizeof(p->addr_str), "%s:%u", ip, p->port);
+    }
+    return CLI_RUN;
+}
+
+static void plan_defaults(struct plan *p)
+{
+    cpu_set_t set;
+
+    memset(p, 0, sizeof(*p));
+    p->connections = 10;
+    p->pipeline = 1;
+    p->timeout_ns = 10000000000ull;
+    p->connect_timeout_ns = 5000000000ull;
+    p->method = "GET";
+    if (getrandom(&p->seed, sizeof(p->seed), 0) != sizeof(p->seed))
+        p->seed = (uint64_t)time(NULL);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        for (int i = 0; i < CPU_SETSIZE && p->ncpus < PLAN_MAX_CPUS; i++)
+            if (CPU_ISSET(i, &set))
+                p->cpus[p->ncpus++] = i;
+    }
+}
+
+/* Settle what depends on several flags: threads, duration, the request. */
+static enum cli_rc plan_finish(struct plan *p)
+{
+    unsigned nofile = uring_raise_nofile();
+    uint32_t per_ring = nofile > 128 ? nofile - 64 : 64;
+    char host_hdr[272];
+    long n;
+
+    if (!p->threads_given)
+        p->threads = p->ncpus ? p->ncpus : 1;
+    if (p->threads > p->connections)
+        p->threads = p->connections;
+    /* a ring's file table holds at most RLIMIT_NOFILE direct descriptors */
+    if ((p->connections + p->threads - 1) / p->threads > per_ring)
+        p->threads = (p->connections + per_ring - 1) / per_ring;
+    if (!p->duration_given && !p->requests)
+        p->duration_ns = 10000000000ull;
+    p->head_request = !strcasecmp(p->method, "HEAD");
+    snprintf(host_hdr, sizeof(host_hdr), "%s%s%s", strchr(p->host, ':') ? "[" : "", p->host,
+             strchr(p->host, ':') ? "]" : "");
+    if (p->port != 80)
+        snprintf(p->host_header, sizeof(p->host_header), "%s:%u", host_hdr, p->port);
+    else
+        snprintf(p->host_header, sizeof(p->host_header), "%s", host_hdr);
+    struct http1_req_spec spec = {
+        .method = p->method, .path = p->path, .host = p->host_header,
+        .headers = p->headers, .nheaders = p->nheaders, .body = p->body,
+        .body_len = p->body_len,
+    };
+    size_t cap = 4096 + p->body_len;
+    char *one = malloc(cap + 8192 * PLAN_MAX_HEADERS);
+
+    if (!one)
+        return CLI_EXIT_RUNTIME;
+    n = http1_req_build(one, cap + 8192 * PLAN_MAX_HEADERS, &spec);
+    if (n < 0) {
+        free(one);
+        fprintf(stderr, "stampede: cannot encode the request: %s\n",
+                n == -EINVAL ? "a header, method or path contains CR or LF" : "too large");
+        return CLI_EXIT_USAGE;
+    }
+    p->req_len = (size_t)n;
+    p->req = malloc(p->req_len * p->pipeline);
+    if (!p->req) {
+        free(one);
+        return CLI_EXIT_RUNTIME;
+    }
+    for (uint32_t i = 0; i < p->pipeline; i++)
+        memcpy(p->req + i * p->req_len, one, p->req_len);
+    free(one);
+    return CLI_RUN;
+}
+
+static enum cli_rc cli_unknown(int argc, char **argv)
+{
+    const char *bad = argv[optind - 1 < argc ? optind - 1 : argc - 1];
+
+    if (optopt && optopt < 256) {
+        fprintf(stderr, "stampede: unknown option '-%c'", optopt);
+    } else {
+        fprintf(stderr, "stampede: unknown option '%s'", bad);
+        cli_suggest(bad);
+    }
+    fputs("\nTry 'stampede --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+enum cli_rc cli_parse(int argc, char **argv, struct plan *p)
+{
+    enum cli_rc rc;
+    int c;
+
+    plan_defaults(p);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1) {
+        char name[40];
+
+        switch (c) {
+        case 'h':
+            cli_usage(stdout);
+            return CLI_EXIT_OK;
+        case 'v':
+            printf("stampede %s\n", stampede_version);
+            return CLI_EXIT_OK;
+        case '?':
+            return cli_unknown(argc, argv);
+        case ':':
+            fprintf(stderr, "stampede: %s needs a value\n",
+                    opt_name(optopt, name, sizeof(name)));
+            return CLI_EXIT_USAGE;
+        default:
+            rc = parse_opt(p, c, optarg);
+            if (rc != CLI_RUN)
+                return rc;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "stampede: %s\nTry 'stampede --help'.\n",
+                optind >= argc ? "missing URL" : "more than one URL given");
+        return CLI_EXIT_USAGE;
+    }
+    rc = parse_url(p, argv[optind]);
+    if (rc == CLI_RUN)
+        rc = resolve(p);
+    if (rc == CLI_RUN)
+        rc = plan_finish(p);
+    return rc;
+}
+
+void plan_fini(struct plan *p)
+{
+    for (size_t i = 0; i < p->nheaders; i++)
+        free((char *)p->headers[i].name);
+    free(p->body);
+    free(p->req);
+    p->nheaders = 0;
+    p->body = p->req = NULL;
+}
+
+bool plan_header_secret(const char *name)
+{
+    static const char *const secret[] = {
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+        "x-auth-token", "api-key",
+    };
+
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+        if (!strcasecmp(name, secret[i]))
+            return true;
+    return false;
+}

@@ -1,0 +1,296 @@
+/*
+ * conn.c - connection lifecycle over io_uring direct descriptors.
+ *
+ * socket_direct (into the connection's own slot) and connect are linked in
+ * one submission; the socket's success completion is skipped. Once
+ * connected, one multishot recv with provided buffers stays armed for the
+ * connection's life. Teardown cancels whatever is still pending on the slot
+ * (hard-linked, so it runs whether or not anything matched) and closes the
+ * slot; the close completion decides between reconnecting now, backing off
+ * (after a failed session, exponentially, capped, with jitter: a dead or
+ * refusing server must never spin a core) and staying down (run over).
+ *
+ * Hot path: conn_on_cqe (recv, send). Errors are counted by kind, never
+ * fatal.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+
+#include "httpc.h"
+#include "worker.h"
+
+#define BACKOFF_BASE_NS 10000000ull   /* 10 ms */
+#define BACKOFF_MAX_NS 1000000000ull  /* 1 s */
+
+static void conn_on_timer(struct timer *t, uint64_t now_ns);
+
+static int plain_recv(struct conn *c, const char *buf, size_t len)
+{
+    return httpc_on_data(c, buf, len);
+}
+
+const struct xport_ops xport_plain = {
+    .recv = plain_recv,
+};
+
+void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts)
+{
+    *c = (struct conn){.slot = slot, .w = w, .ts = ts, .state = CONN_ST_IDLE};
+    c->resp.head_request = w->plan->head_request;
+    timer_init(&c->timer, conn_on_timer);
+}
+
+static struct io_uring_sqe *conn_sqe(struct conn *c, unsigned op)
+{
+    struct io_uring_sqe *sqe = uring_sqe(&c->w->u);
+
+    io_uring_sqe_set_data64(sqe, uring_ud(op, c->gen, c->slot));
+    return sqe;
+}
+
+void conn_connect(struct conn *c)
+{
+    const struct plan *p = c->w->plan;
+    struct io_uring_sqe *sqe;
+
+    c->state = CONN_ST_CONNECTING;
+    c->flags = 0;
+    c->in_flight = 0;
+    c->ts_head = c->ts_tail = 0;
+    http1_resp_reset(&c->resp);
+    c->connect_start_ns = c->w->now;
+    c->w->stats.conn_opened++;
+
+    sqe = conn_sqe(c, OP_SOCKET);
+    io_uring_prep_socket_direct(sqe, p->addr.ss_family, SOCK_STREAM, 0, c->slot, 0);
+    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+
+    sqe = conn_sqe(c, OP_CONNECT);
+    io_uring_prep_connect(sqe, c->slot, (const struct sockaddr *)&p->addr, p->addr_len);
+    sqe->flags |= IOSQE_FIXED_FILE;
+
+    timer_arm(&c->w->wheel, &c->timer, c->w->now + p->connect_timeout_ns);
+}
+
+static void conn_arm_recv(struct conn *c)
+{
+    struct io_uring_sqe *sqe = conn_sqe(c, OP_RECV);
+
+    io_uring_prep_recv_multishot(sqe, c->slot, NULL, 0, 0);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+    sqe->buf_group = URING_BGID;
+}
+
+static void conn_submit_send(struct conn *c)
+{
+    struct io_uring_sqe *sqe = conn_sqe(c, OP_SEND);
+
+    io_uring_prep_send(sqe, c->slot, c->send_buf + c->send_off, c->send_len - c->send_off,
+                       MSG_NOSIGNAL);
+    sqe->flags |= IOSQE_FIXED_FILE;
+}
+
+void conn_write(struct conn *c, const char *buf, uint32_t len)
+{
+    c->send_buf = buf;
+    c->send_len = len;
+    c->send_off = 0;
+    c->flags |= CONN_F_SENDING;
+    conn_submit_send(c);
+}
+
+void conn_close(struct conn *c, bool failed)
+{
+    struct io_uring_sqe *sqe;
+
+    if (c->state == CONN_ST_CLOSING || c->state == CONN_ST_DONE)
+        return;
+    timer_cancel(&c->w->wheel, &c->timer);
+    if (failed)
+        c->backoff++;
+    else
+        c->backoff = 0;
+    c->state = CONN_ST_CLOSING;
+    c->gen++; /* everything still pending on the old incarnation is stale */
+
+    sqe = conn_sqe(c, OP_CANCEL);
+    io_uring_prep_cancel_fd(sqe, c->slot, IORING_ASYNC_CANCEL_FD_FIXED | IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+
+    sqe = conn_sqe(c, OP_CLOSE);
+    io_uring_prep_close_direct(sqe, c->slot);
+}
+
+static uint64_t conn_backoff_ns(struct conn *c)
+{
+    unsigned shift = c->backoff > 8 ? 7 : c->backoff - 1;
+    uint64_t d = BACKOFF_BASE_NS << shift;
+
+    if (d > BACKOFF_MAX_NS)
+        d = BACKOFF_MAX_NS;
+    /* jitter in [0.5, 1.5): failed connections must not retry in lockstep */
+    return d / 2 + worker_rand(c->w) % d;
+}
+
+static void conn_on_close(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->flags & CONN_F_ESTABLISHED)
+        w->stats.conn_closed++;
+    c->flags = 0;
+    if (w->stopping) {
+        c->state = CONN_ST_DONE;
+        return;
+    }
+    if (c->backoff) {
+        c->state = CONN_ST_BACKOFF;
+        timer_arm(&w->wheel, &c->timer, w->now + conn_backoff_ns(c));
+        return;
+    }
+    conn_connect(c);
+}
+
+static void conn_connect_failed(struct conn *c, int err)
+{
+    struct wstats *s = &c->w->stats;
+
+    s->conn_errors[stats_cerr_kind(err)]++;
+    s->conn_failed++;
+    if (!s->first_conn_errno)
+        s->first_conn_errno = err;
+    conn_close(c, true);
+}
+
+static void conn_on_connect(struct conn *c, int res)
+{
+    struct worker *w = c->w;
+
+    if (res < 0) {
+        conn_connect_failed(c, -res);
+        return;
+    }
+    timer_cancel(&w->wheel, &c->timer);
+    c->state = CONN_ST_ACTIVE;
+    c->flags |= CONN_F_ESTABLISHED;
+    w->stats.conn_established++;
+    hist_record(&w->stats.connect_time, w->now - c->connect_start_ns);
+    conn_arm_recv(c);
+    httpc_on_open(c);
+}
+
+static enum err_kind conn_err_kind(int err)
+{
+    return err == ECONNRESET || err == EPIPE ? ERR_CONN_RESET : ERR_IO;
+}
+
+/* Drop the connection after an I/O error with requests possibly in flight. */
+static void conn_io_error(struct conn *c, int err)
+{
+    struct wstats *s = &c->w->stats;
+
+    if (!s->first_err_errno)
+        s->first_err_errno = err;
+    httpc_fail(c, conn_err_kind(err));
+    conn_close(c, !(c->flags & CONN_F_ANSWERED));
+}
+
+static void conn_on_recv(struct conn *c, const struct io_uring_cqe *cqe)
+{
+    struct worker *w = c->w;
+    int res = cqe->res;
+
+    if (res > 0) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        int rc;
+
+        w->stats.bytes_in += (unsigned)res;
+        rc = w->xp->recv(c, uring_buf(&w->u, bid), (size_t)res);
+        uring_buf_recycle(&w->u, bid);
+        if (rc < 0)
+            conn_close(c, true);
+        else if (!(cqe->flags & IORING_CQE_F_MORE) && c->state == CONN_ST_ACTIVE)
+            conn_arm_recv(c);
+        return;
+    }
+    if (res == 0) {
+        httpc_on_eof(c);
+        conn_close(c, !(c->flags & CONN_F_ANSWERED));
+        return;
+    }
+    if (res == -ENOBUFS) {
+        /* buffers are handed back at the end of this batch: re-arm */
+        if (c->state == CONN_ST_ACTIVE)
+            conn_arm_recv(c);
+        return;
+    }
+    conn_io_error(c, -res);
+}
+
+static void conn_on_send(struct conn *c, int res)
+{
+    if (res < 0) {
+        conn_io_error(c, -res);
+        return;
+    }
+    c->w->stats.bytes_out += (unsigned)res;
+    c->send_off += (unsigned)res;
+    if (c->send_off < c->send_len) {
+        conn_submit_send(c); /* short send: resume where the kernel stopped */
+        return;
+    }
+    c->flags &= ~CONN_F_SENDING;
+    httpc_on_sent(c);
+}
+
+void conn_on_cqe(struct conn *c, unsigned op, const struct io_uring_cqe *cqe)
+{
+    switch (op) {
+    case OP_SOCKET: /* only failures complete (CQE_SKIP_SUCCESS) */
+        if (cqe->res < 0 && c->state == CONN_ST_CONNECTING)
+            conn_connect_failed(c, -cqe->res);
+        break;
+    case OP_CONNECT:
+        if (c->state == CONN_ST_CONNECTING)
+            conn_on_connect(c, cqe->res);
+        break;
+    case OP_RECV:
+        conn_on_recv(c, cqe);
+        break;
+    case OP_SEND:
+        conn_on_send(c, cqe->res);
+        break;
+    case OP_CLOSE:
+        if (c->state == CONN_ST_CLOSING)
+            conn_on_close(c);
+        break;
+    default: /* OP_CANCEL: nothing matched; harmless */
+        break;
+    }
+}
+
+static void conn_on_timer(struct timer *t, uint64_t now_ns)
+{
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+
+    (void)now_ns;
+    switch (c->state) {
+    case CONN_ST_CONNECTING:
+        conn_connect_failed(c, ETIMEDOUT);
+        break;
+    case CONN_ST_BACKOFF:
+        if (c->w->stopping)
+            c->state = CONN_ST_DONE;
+        else
+            conn_connect(c);
+        break;
+    case CONN_ST_ACTIVE:
+        httpc_on_timer(c);
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,159 @@
+/*
+ * httpc.c - closed-loop HTTP/1.1 client on one connection.
+ *
+ * Pipelining: up to plan->pipeline requests in flight; responses are
+ * matched in order (HTTP/1.1 has no other way). Each request's send time
+ * sits in the connection's ring c->ts[]; it is first set to the loop's
+ * clock and overwritten with the clock read just before the submission
+ * that hands it to the kernel (worker_stamp_later), so queueing inside our
+ * own loop turn is not billed to the server.
+ *
+ * New requests go out once per received chunk (httpc_flush after the parse
+ * loop), so responses that arrive together are answered with one send of
+ * several pre-encoded copies.
+ *
+ * Response timeouts are lazy: the connection timer is armed for the oldest
+ * in-flight request and, when it fires, re-armed for the then-oldest one
+ * if that is not late yet; a request costs no timer operation.
+ */
+#include "httpc.h"
+
+#include "conn.h"
+#include "worker.h"
+
+static void httpc_arm_timeout(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (!timer_armed(&c->timer) && c->in_flight)
+        timer_arm(&w->wheel, &c->timer, c->ts[c->ts_head] + w->plan->timeout_ns);
+}
+
+static uint32_t ring_next(const struct conn *c, uint32_t i)
+{
+    return ++i == c->w->plan->pipeline ? 0 : i;
+}
+
+void httpc_flush(struct conn *c)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    uint32_t n = p->pipeline - c->in_flight;
+
+    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE)) || !n)
+        return;
+    if (w->stopping)
+        return;
+    if (w->quota && w->quota - w->stats.requests < n)
+        n = (uint32_t)(w->quota - w->stats.requests);
+    if (!n)
+        return;
+    c->stamp_from = c->ts_tail;
+    c->stamp_n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        c->ts[c->ts_tail] = w->now;
+        c->ts_tail = ring_next(c, c->ts_tail);
+    }
+    c->in_flight += n;
+    w->in_flight += n;
+    w->stats.requests += n;
+    worker_stamp_later(w, c);
+    conn_write(c, p->req, (uint32_t)(n * p->req_len));
+    httpc_arm_timeout(c);
+}
+
+void httpc_on_open(struct conn *c)
+{
+    httpc_flush(c);
+}
+
+void httpc_on_sent(struct conn *c)
+{
+    httpc_flush(c);
+}
+
+/* Settle the oldest in-flight request; its latency ends now. */
+static void httpc_settle(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    hist_record(&w->stats.req_duration, w->now - c->ts[c->ts_head]);
+    c->ts_head = ring_next(c, c->ts_head);
+    c->in_flight--;
+    w->in_flight--;
+    w->completed++;
+}
+
+static void httpc_on_response(struct conn *c)
+{
+    struct wstats *s = &c->w->stats;
+
+    httpc_settle(c);
+    s->responses++;
+    stats_status(s, c->resp.status);
+    c->flags |= CONN_F_ANSWERED;
+    if (!c->resp.keep_alive)
+        c->flags |= CONN_F_SERVER_CLOSE;
+    http1_resp_reset(&c->resp);
+}
+
+void httpc_fail(struct conn *c, enum err_kind kind)
+{
+    struct wstats *s = &c->w->stats;
+
+    s->errors[kind] += c->in_flight;
+    while (c->in_flight)
+        httpc_settle(c);
+}
+
+int httpc_on_data(struct conn *c, const char *buf, size_t len)
+{
+    size_t used;
+
+    while (len) {
+        enum http1_rc rc;
+
+        if (!c->in_flight) {
+            /* bytes nobody asked for: the stream cannot be trusted any more */
+            c->w->stats.unsolicited++;
+            return -1;
+        }
+        rc = http1_resp_feed(&c->resp, buf, len, &used);
+        if (rc == HTTP1_MORE)
+            break;
+        if (rc == HTTP1_ERR) {
+            httpc_fail(c, ERR_PROTOCOL);
+            return -1;
+        }
+        httpc_on_response(c);
+        buf += used;
+        len -= used;
+    }
+    if ((c->flags & CONN_F_SERVER_CLOSE) && !c->in_flight) {
+        conn_close(c, false);
+        return 0;
+    }
+    httpc_flush(c);
+    return 0;
+}
+
+void httpc_on_eof(struct conn *c)
+{
+    if (c->in_flight && http1_resp_eof(&c->resp) == HTTP1_DONE)
+        httpc_on_response(c);
+    httpc_fail(c, ERR_CONN_CLOSED);
+}
+
+void httpc_on_timer(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (!c->in_flight)
+        return;
+    if (w->now >= c->ts[c->ts_head] + w->plan->timeout_ns) {
+        httpc_fail(c, ERR_TIMEOUT);
+        conn_close(c, true);
+        return;
+    }
+    httpc_arm_timeout(c);
+}

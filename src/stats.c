@@ -1,0 +1,104 @@
+/*
+ * stats.c - error-kind names, errno mapping and the after-join merge of
+ * per-worker statistics. Nothing here runs on the hot path except the
+ * inline stats_status() in the header.
+ */
+#include "stats.h"
+
+#include <errno.h>
+#include <string.h>
+
+const char *const err_name[ERR_NR] = {
+    [ERR_TIMEOUT] = "timeout",
+    [ERR_CONN_RESET] = "conn_reset",
+    [ERR_CONN_CLOSED] = "conn_closed",
+    [ERR_PROTOCOL] = "protocol_error",
+    [ERR_IO] = "io_error",
+};
+
+const char *const cerr_name[CERR_NR] = {
+    [CERR_REFUSED] = "connect_refused",
+    [CERR_TIMEOUT] = "connect_timeout",
+    [CERR_ADDR_UNAVAIL] = "addr_unavailable",
+    [CERR_TOO_MANY_FILES] = "too_many_files",
+    [CERR_UNREACHABLE] = "unreachable",
+    [CERR_OTHER] = "other",
+};
+
+void stats_init(struct wstats *s)
+{
+    memset(s, 0, sizeof(*s));
+    hist_init(&s->req_duration);
+    hist_init(&s->connect_time);
+}
+
+static void add_array(uint64_t *dst, const uint64_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
+void stats_merge(struct wstats *dst, const struct wstats *src)
+{
+    dst->requests += src->requests;
+    dst->responses += src->responses;
+    dst->bytes_out += src->bytes_out;
+    dst->bytes_in += src->bytes_in;
+    add_array(dst->status_class, src->status_class, 6);
+    add_array(dst->status, src->status, STATS_STATUS_MAX);
+    add_array(dst->errors, src->errors, ERR_NR);
+    add_array(dst->conn_errors, src->conn_errors, CERR_NR);
+    dst->conn_opened += src->conn_opened;
+    dst->conn_established += src->conn_established;
+    dst->conn_closed += src->conn_closed;
+    dst->conn_failed += src->conn_failed;
+    dst->in_flight_at_end += src->in_flight_at_end;
+    dst->unsolicited += src->unsolicited;
+    if (!dst->first_conn_errno)
+        dst->first_conn_errno = src->first_conn_errno;
+    if (!dst->first_err_errno)
+        dst->first_err_errno = src->first_err_errno;
+    hist_merge(&dst->req_duration, &src->req_duration);
+    hist_merge(&dst->connect_time, &src->connect_time);
+}
+
+enum cerr_kind stats_cerr_kind(int err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+        return CERR_REFUSED;
+    case ETIMEDOUT:
+    case ECANCELED:
+        return CERR_TIMEOUT;
+    case EADDRNOTAVAIL:
+    case EADDRINUSE:
+        return CERR_ADDR_UNAVAIL;
+    case EMFILE:
+    case ENFILE:
+        return CERR_TOO_MANY_FILES;
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+        return CERR_UNREACHABLE;
+    default:
+        return CERR_OTHER;
+    }
+}
+
+static uint64_t sum(const uint64_t *a, size_t n)
+{
+    uint64_t t = 0;
+
+    for (size_t i = 0; i < n; i++)
+        t += a[i];
+    return t;
+}
+
+uint64_t stats_errors_total(const struct wstats *s)
+{
+    return sum(s->errors, ERR_NR);
+}
+
+uint64_t stats_conn_errors_total(const struct wstats *s)
+{
+    return sum(s->conn_errors, CERR_NR);
+}

@@ -1,0 +1,245 @@
+/*
+ * worker.c - the per-thread event loop.
+ *
+ * One turn: stamp the sends prepared since the last turn, submit and wait
+ * once (io_uring_submit_and_wait_timeout, bounded by the next timer), read
+ * the clock once, handle the batch of completions, retire it with one CQ
+ * advance (which also republishes the recycled receive buffers), run due
+ * timers, check whether the run is over. No locks, no allocation, no
+ * formatted output in here.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define WORKER_IDLE_WAIT_NS 10000000ull /* stop-flag poll when idle */
+#define WORKER_BUF_SIZE 8192
+
+uint64_t clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t worker_rand(struct worker *w)
+{
+    /* xorshift64*: cheap, good enough for jitter, seeded from --seed */
+    w->rng ^= w->rng >> 12;
+    w->rng ^= w->rng << 25;
+    w->rng ^= w->rng >> 27;
+    return w->rng * 0x2545F4914F6CDD1Dull;
+}
+
+int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engine_ctl *ctl,
+                uint32_t nconns, uint64_t quota)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->plan = p;
+    w->ctl = ctl;
+    w->xp = &xport_plain;
+    w->nconns = nconns;
+    w->quota = quota;
+    w->cpu = p->ncpus ? p->cpus[id % p->ncpus] : -1;
+    w->rng = (p->seed ^ (0x9E3779B97F4A7C15ull * (id + 1))) | 1;
+    stats_init(&w->stats);
+    w->conns = calloc(nconns ? nconns : 1, sizeof(*w->conns));
+    w->ts = calloc((size_t)(nconns ? nconns : 1) * p->pipeline, sizeof(*w->ts));
+    w->stamp_list = calloc(nconns ? nconns : 1, sizeof(*w->stamp_list));
+    if (!w->conns || !w->ts || !w->stamp_list) {
+        worker_fini(w);
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < nconns; i++)
+        conn_init(&w->conns[i], w, i, w->ts + (size_t)i * p->pipeline);
+    return 0;
+}
+
+void worker_fini(struct worker *w)
+{
+    free(w->conns);
+    free(w->ts);
+    free(w->stamp_list);
+    w->conns = NULL;
+    w->ts = NULL;
+    w->stamp_list = NULL;
+}
+
+void worker_stamp_later(struct worker *w, struct conn *c)
+{
+    if (c->flags & CONN_F_STAMP)
+        return;
+    c->flags |= CONN_F_STAMP;
+    w->stamp_list[w->nstamp++] = c->slot;
+}
+
+/* Give this turn's sends the time they are really handed to the kernel. */
+static void worker_stamp(struct worker *w)
+{
+    uint64_t t;
+
+    if (!w->nstamp)
+        return;
+    t = clock_ns();
+    for (uint32_t i = 0; i < w->nstamp; i++) {
+        struct conn *c = &w->conns[w->stamp_list[i]];
+        uint32_t j = c->stamp_from;
+
+        if (!(c->flags & CONN_F_STAMP))
+            continue; /* closed since: its requests are settled */
+        c->flags &= ~CONN_F_STAMP;
+        for (uint32_t n = 0; n < c->stamp_n; n++) {
+            c->ts[j] = t;
+            if (++j == w->plan->pipeline)
+                j = 0;
+        }
+    }
+    w->nstamp = 0;
+}
+
+static void worker_on_cqe(struct worker *w, const struct io_uring_cqe *cqe)
+{
+    uint64_t ud = cqe->user_data;
+    uint32_t slot = uring_ud_slot(ud);
+    struct conn *c;
+
+    if (slot >= w->nconns)
+        return;
+    c = &w->conns[slot];
+    if (uring_ud_gen(ud) != (c->gen & 0xffffff)) {
+        /* a completion for an earlier incarnation: only its buffer matters */
+        if (cqe->flags & IORING_CQE_F_BUFFER)
+            uring_buf_recycle(&w->u, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        return;
+    }
+    conn_on_cqe(c, uring_ud_op(ud), cqe);
+}
+
+static void worker_drain_cqes(struct worker *w)
+{
+    struct io_uring_cqe *cqes[WORKER_CQE_BATCH];
+    unsigned n;
+
+    do {
+        n = uring_peek(&w->u, cqes, WORKER_CQE_BATCH);
+        for (unsigned i = 0; i < n; i++)
+            worker_on_cqe(w, cqes[i]);
+        uring_done(&w->u, n);
+    } while (n == WORKER_CQE_BATCH);
+}
+
+static void worker_begin_drain(struct worker *w)
+{
+    uint64_t window = w->plan->timeout_ns < WORKER_DRAIN_MAX_NS ? w->plan->timeout_ns
+                                                                : WORKER_DRAIN_MAX_NS;
+
+    w->stopping = true;
+    if (!w->drain_deadline || w->drain_deadline > w->now + window)
+        w->drain_deadline = w->now + window;
+}
+
+/* Decide whether the loop ends after this turn. */
+static bool worker_should_exit(struct worker *w)
+{
+    int stop = atomic_load_explicit(&w->ctl->stop, memory_order_relaxed);
+    uint64_t deadline = w->ctl->deadline_ns;
+
+    if (stop == ENGINE_STOP_ABORT)
+        return true;
+    if (stop || (deadline && w->now >= deadline))
+        worker_begin_drain(w);
+    else if (w->quota && w->stats.requests >= w->quota)
+        w->stopping = true; /* -n: wait for every answer (or its timeout) */
+    if (!w->stopping)
+        return false;
+    if (!w->in_flight)
+        return true;
+    return w->drain_deadline && w->now >= w->drain_deadline;
+}
+
+static void worker_loop(struct worker *w)
+{
+    for (;;) {
+        uint64_t cap = w->stopping ? WORKER_IDLE_WAIT_NS / 10 : WORKER_IDLE_WAIT_NS;
+        int ret;
+
+        worker_stamp(w);
+        ret = uring_wait(&w->u, timer_wait_ns(&w->wheel, w->now, cap));
+        w->now = clock_ns();
+        if (ret < 0 && ret != -EBUSY && ret != -EAGAIN) {
+            w->setup_err = ret;
+            return;
+        }
+        worker_drain_cqes(w);
+        timer_expire(&w->wheel, w->now);
+        if (worker_should_exit(w))
+            return;
+    }
+}
+
+static int worker_setup_ring(struct worker *w)
+{
+    unsigned n = w->nconns;
+    struct uring_cfg cfg = {
+        .sq_entries = n * 4 < 256 ? 256 : (n * 4 > 16384 ? 16384 : n * 4),
+        .files = n ? n : 1,
+        .buf_count = n * 2 < 256 ? 256 : (n * 2 > 4096 ? 4096 : n * 2),
+        .buf_size = WORKER_BUF_SIZE,
+    };
+
+    cfg.cq_entries = cfg.sq_entries * 4;
+    return uring_init(&w->u, &cfg);
+}
+
+static void worker_pin(struct worker *w)
+{
+    cpu_set_t set;
+
+    if (w->cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(w->cpu, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void worker_cpu_times(struct worker *w)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_THREAD, &ru))
+        return;
+    w->cpu_user_ns = ru.ru_utime.tv_sec * 1000000000ull + ru.ru_utime.tv_usec * 1000ull;
+    w->cpu_sys_ns = ru.ru_stime.tv_sec * 1000000000ull + ru.ru_stime.tv_usec * 1000ull;
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    worker_pin(w);
+    w->setup_err = worker_setup_ring(w);
+    w->ring_flags = w->u.setup_flags;
+    /* everyone meets at the barrier, failed or not, so the engine never hangs */
+    pthread_barrier_wait(&w->ctl->start);
+    pthread_barrier_wait(&w->ctl->start); /* the engine has read the clock */
+    if (!w->setup_err && atomic_load(&w->ctl->stop) == ENGINE_STOP_NONE) {
+        w->now = clock_ns();
+        timer_wheel_init(&w->wheel, w->now);
+        for (uint32_t i = 0; i < w->nconns; i++)
+            conn_connect(&w->conns[i]);
+        worker_loop(w);
+    }
+    w->end_ns = clock_ns();
+    w->stats.in_flight_at_end = w->in_flight;
+    worker_cpu_times(w);
+    uring_fini(&w->u);
+    atomic_fetch_add(&w->ctl->finished, 1);
+    return NULL;
+}
