@@ -37,7 +37,7 @@ all: $(BUILD)/stampede $(BUILD)/stampede-target
 $(BUILD)/stampede: $(OBJS) $(BUILD)/version.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/stampede-target: $(TGTOBJS) $(LIBOBJS)
+$(BUILD)/stampede-target: $(TGTOBJS) $(LIBOBJS) $(BUILD)/version.o
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: src/%.c
@@ -78,7 +78,7 @@ demo: deps
 	$(Q)tools/demo.sh $(BUILD)
 
 bench: all
-	$(Q)tools/bench/wrk-vs-stampede.sh $(BUILD)
+	$(Q)tools/bench/wrk-vs-stampede.py --build $(BUILD)
 
 # libFuzzer builds: make fuzz [FUZZ_SECONDS=60]
 FUZZ_SECONDS ?= 30

@@ -1,0 +1,124 @@
+# Shared helpers for the end-to-end scripts (sourced, not run).
+# Every server a test starts is recorded and killed by PID on exit; loads
+# are bounded by stampede's own -d/-n and by `timeout`.
+set -euo pipefail
+
+: "${STAMPEDE:?run through tests/run.sh}" "${TARGET:?}"
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/stampede-e2e.XXXXXX")
+T_PIDS=()
+
+t_cleanup() {
+    local p
+    for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+skip() {
+    echo "$*"
+    exit 77
+}
+
+# start_target [target flags...]: sets TPID, TPORT, TOUT (its stdout file)
+start_target() {
+    TOUT=$(mktemp "$T_TMP/target.XXXX")
+    "$TARGET" --port 0 "$@" >"$TOUT" 2>&1 &
+    TPID=$!
+    T_PIDS+=("$TPID")
+    for _ in $(seq 100); do
+        grep -q '^listening ' "$TOUT" && break
+        kill -0 "$TPID" 2>/dev/null || fail "stampede-target exited: $(cat "$TOUT")"
+        sleep 0.05
+    done
+    TPORT=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$TOUT" | head -n 1)
+    [ -n "$TPORT" ] || fail "stampede-target did not report its port"
+}
+
+# stop_target: SIGTERM, wait, sets ANSWERED from its "answered N" line
+stop_target() {
+    kill -TERM "$TPID"
+    wait "$TPID" || fail "stampede-target exited with $?"
+    ANSWERED=$(sed -n 's/^answered \([0-9]*\)$/\1/p' "$TOUT")
+    [ -n "$ANSWERED" ] || fail "stampede-target printed no 'answered' line: $(cat "$TOUT")"
+}
+
+# free_port: a TCP port nobody listens on right now
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# run_st ARGS...: run stampede (bounded), sets SRC and leaves output in $T_TMP/out, $T_TMP/err
+run_st() {
+    set +e
+    timeout -k 5 60 "$STAMPEDE" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
+    SRC=$?
+    set -e
+    [ $SRC -ne 124 ] || fail "stampede did not finish in time: $*"
+}
+
+# jget FILE EXPR: evaluate a Python expression over the JSON document `d`
+jget() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# check_identity FILE: requests = responses + sum(errors) + in_flight_at_end
+check_identity() {
+    python3 - "$1" <<'PY' || fail "accounting identity broken in $1"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["counters"]
+lhs = c["requests"]
+rhs = c["responses"] + sum(c["errors"].values()) + c["in_flight_at_end"]
+m = d["metrics"]["http_req_duration"]
+done = c["responses"] + sum(c["errors"].values())
+ok = lhs == rhs and m["count"] == done
+ok = ok and sum(c["status"][k] for k in ("1xx", "2xx", "3xx", "4xx", "5xx", "other")) == c["responses"]
+ok = ok and sum(c["status"]["codes"].values()) == c["responses"]
+if not ok:
+    print("requests", lhs, "responses+errors+in_flight", rhs, "histogram count", m["count"],
+          "settled", done, file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# start_nginx [extra location config]: sets NPORT; nginx serves a 13-byte body
+start_nginx() {
+    command -v nginx >/dev/null || skip "nginx not installed"
+    NPORT=$(free_port)
+    local dir="$T_TMP/nginx"
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+error_log $dir/error.log;
+pid $dir/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $dir;
+    proxy_temp_path $dir;
+    fastcgi_temp_path $dir;
+    uwsgi_temp_path $dir;
+    scgi_temp_path $dir;
+    server {
+        listen 127.0.0.1:$NPORT;
+        location / { return 200 "Hello, World!"; }
+        ${1:-}
+    }
+}
+NGX
+    nginx -c "$dir/nginx.conf" -p "$dir" &
+    T_PIDS+=($!)
+    for _ in $(seq 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/$NPORT) 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "nginx did not start: $(cat "$dir/error.log" 2>/dev/null)"
+}
