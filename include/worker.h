@@ -51,7 +51,7 @@ struct worker {
     uint32_t *stamp_list;    /* conns with sends prepared this turn */
     uint32_t nstamp;
     uint64_t now;            /* clock read once per wake-up */
-    uint64_t quota;          /* -n share; 0: unlimited */
+    uint64_t quota;          /* -n share (may be 0); unused without -n */
     uint64_t completed;      /* responses + request errors */
     uint64_t in_flight;
     uint64_t drain_deadline;
@@ -77,7 +77,7 @@ void *worker_main(void *arg);
 /* May this worker hand out another request now? */
 static inline bool worker_may_send(const struct worker *w)
 {
-    return !w->stopping && (!w->quota || w->stats.requests < w->quota);
+    return !w->stopping && (!w->plan->requests || w->stats.requests < w->quota);
 }
 
 /* Record that c's sends prepared this turn need the submit-time stamp. */

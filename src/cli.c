@@ -186,6 +186,11 @@ static enum cli_rc parse_header(struct plan *p, const char *arg)
         fprintf(stderr, "stampede: too many -H headers (max %d)\n", PLAN_MAX_HEADERS);
         return CLI_EXIT_USAGE;
     }
+    if ((size_t)(colon - arg) == 14 && !strncasecmp(arg, "content-length", 14)) {
+        fprintf(stderr, "stampede: invalid header '%s': Content-Length is set from --body or "
+                        "--body-file\n", arg);
+        return CLI_EXIT_USAGE;
+    }
     name = strndup(arg, (size_t)(colon - arg));
     value = colon + 1;
     while (*value == ' ' || *value == '\t')
@@ -413,21 +418,33 @@ static enum cli_rc plan_finish(struct plan *p)
         snprintf(p->host_header, sizeof(p->host_header), "%s:%u", host_hdr, p->port);
     else
         snprintf(p->host_header, sizeof(p->host_header), "%s", host_hdr);
+    /* the request target: never the #fragment, and "?q" becomes "/?q" */
+    size_t plen = strcspn(p->path, "#");
+    char *target = malloc(plen + 2);
+
+    if (!target)
+        return CLI_EXIT_RUNTIME;
+    snprintf(target, plen + 2, "%s%.*s", *p->path == '/' ? "" : "/", (int)plen, p->path);
     struct http1_req_spec spec = {
-        .method = p->method, .path = p->path, .host = p->host_header,
+        .method = p->method, .path = target, .host = p->host_header,
         .headers = p->headers, .nheaders = p->nheaders, .body = p->body,
         .body_len = p->body_len,
     };
     size_t cap = 4096 + p->body_len;
     char *one = malloc(cap + 8192 * PLAN_MAX_HEADERS);
 
-    if (!one)
+    if (!one) {
+        free(target);
         return CLI_EXIT_RUNTIME;
+    }
     n = http1_req_build(one, cap + 8192 * PLAN_MAX_HEADERS, &spec);
+    free(target);
     if (n < 0) {
         free(one);
         fprintf(stderr, "stampede: cannot encode the request: %s\n",
-                n == -EINVAL ? "a header, method or path contains CR or LF" : "too large");
+                n == -EINVAL ? "the method, path or a header is not valid HTTP (control "
+                                     "characters, spaces in the path, or a bad header name)"
+                                   : "too large");
         return CLI_EXIT_USAGE;
     }
     p->req_len = (size_t)n;
@@ -463,7 +480,7 @@ enum cli_rc cli_parse(int argc, char **argv, struct plan *p)
 
     plan_defaults(p);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc and musl: 0 also resets getopt's scan state */
     while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1) {
         char name[40];
 
@@ -486,9 +503,13 @@ enum cli_rc cli_parse(int argc, char **argv, struct plan *p)
                 return rc;
         }
     }
+    if (optind >= argc) {
+        fputs("stampede: missing URL\nTry 'stampede --help'.\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
     if (optind != argc - 1) {
-        fprintf(stderr, "stampede: %s\nTry 'stampede --help'.\n",
-                optind >= argc ? "missing URL" : "more than one URL given");
+        fprintf(stderr, "stampede: more than one URL given: '%s', '%s'\nTry 'stampede --help'.\n",
+                argv[optind], argv[optind + 1]);
         return CLI_EXIT_USAGE;
     }
     rc = parse_url(p, argv[optind]);

@@ -211,7 +211,7 @@ static void conn_on_recv(struct conn *c, const struct io_uring_cqe *cqe)
         rc = w->xp->recv(c, uring_buf(&w->u, bid), (size_t)res);
         uring_buf_recycle(&w->u, bid);
         if (rc < 0)
-            conn_close(c, true);
+            conn_close(c, !(c->flags & CONN_F_ANSWERED));
         else if (!(cqe->flags & IORING_CQE_F_MORE) && c->state == CONN_ST_ACTIVE)
             conn_arm_recv(c);
         return;

@@ -42,7 +42,8 @@ static uint64_t quota_share(const struct plan *p, uint64_t conns_before, uint64_
 
 static struct worker *engine_workers_new(const struct plan *p, struct engine_ctl *ctl)
 {
-    struct worker *ws = aligned_alloc(64, sizeof(*ws) * p->threads);
+    /* C11 aligned_alloc wants the size to be a multiple of the alignment */
+    struct worker *ws = aligned_alloc(64, (sizeof(*ws) * p->threads + 63) & ~(size_t)63);
     uint64_t before = 0;
 
     if (!ws)
@@ -126,10 +127,18 @@ static void engine_verdict(const struct plan *p, struct result *r)
                  r->signal == SIGINT ? "SIGINT" : "SIGTERM");
     } else if (!s->responses) {
         int err = s->first_conn_errno ? s->first_conn_errno : s->first_err_errno;
+        char kinds[128] = "";
+        size_t n = 0;
 
+        /* timeouts and server closes carry no errno: name failures by kind */
+        for (int k = 0; k < ERR_NR; k++)
+            if (s->errors[k] && n < sizeof(kinds))
+                n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %llu", n ? ", " : "",
+                                      err_name[k], (unsigned long long)s->errors[k]);
         r->exit_code = EXIT_RUNTIME;
-        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s",
-                 p->addr_str, err ? ": " : "", err ? strerror(err) : "");
+        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s%s%s%s",
+                 p->addr_str, err ? ": " : "", err ? strerror(err) : "",
+                 *kinds ? (err ? " (" : ": ") : "", kinds, *kinds && err ? ")" : "");
     } else {
         r->exit_code = EXIT_OK;
         snprintf(r->exit_reason, sizeof(r->exit_reason), "%s",

@@ -44,7 +44,7 @@ void httpc_flush(struct conn *c)
         return;
     if (w->stopping)
         return;
-    if (w->quota && w->quota - w->stats.requests < n)
+    if (p->requests && w->quota - w->stats.requests < n)
         n = (uint32_t)(w->quota - w->stats.requests);
     if (!n)
         return;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 
 #include "json.h"
@@ -132,6 +133,9 @@ static void text_rates(FILE *f, const struct result *r)
             per_s(s->requests, r->duration_ns));
     text_status(f, s);
     text_counts(f, "errors", s->errors, err_name, ERR_NR);
+    if (s->unsolicited)
+        fprintf(f, "  %-13s%llu connections dropped: response bytes with no request in flight\n",
+                "unsolicited", (unsigned long long)s->unsolicited);
     if (s->in_flight_at_end)
         fprintf(f, "  %-13s%llu unanswered at the end\n", "in flight",
                 (unsigned long long)s->in_flight_at_end);
@@ -216,8 +220,18 @@ static void json_provenance(struct json *j, const struct result *r)
     json_obj_end(j);
 }
 
+static void json_hdr(struct json *j, const char *name, const char *value)
+{
+    char buf[1024];
+
+    snprintf(buf, sizeof(buf), "%s: %s", name, value);
+    json_str(j, NULL, buf);
+}
+
 static void json_config(struct json *j, const struct plan *p, const struct result *r)
 {
+    size_t i;
+
     json_obj_begin(j, "config");
     json_str(j, "url", p->url);
     json_str(j, "address", p->addr_str);
@@ -230,12 +244,17 @@ static void json_config(struct json *j, const struct plan *p, const struct resul
     json_dbl(j, "timeout_s", secs(p->timeout_ns));
     json_dbl(j, "connect_timeout_s", secs(p->connect_timeout_ns));
     json_u64(j, "seed", p->seed);
-    json_obj_begin(j, "headers");
-    json_str(j, "Host", p->host_header);
-    for (size_t i = 0; i < p->nheaders; i++)
-        json_str(j, p->headers[i].name,
+    /* as sent, in order ("Name: value"); a user -H Host replaces ours and
+     * repeated names stay repeated */
+    json_arr_begin(j, "headers");
+    for (i = 0; i < p->nheaders && strcasecmp(p->headers[i].name, "Host"); i++)
+        ;
+    if (i == p->nheaders)
+        json_hdr(j, "Host", p->host_header);
+    for (i = 0; i < p->nheaders; i++)
+        json_hdr(j, p->headers[i].name,
                  plan_header_secret(p->headers[i].name) ? "[redacted]" : p->headers[i].value);
-    json_obj_end(j);
+    json_arr_end(j);
     json_u64(j, "body_bytes", p->body_len);
     json_obj_end(j);
 }
@@ -252,7 +271,7 @@ static void json_kinds(struct json *j, const char *key, const uint64_t *a,
 static void json_status(struct json *j, const struct wstats *s)
 {
     static const char *const cls[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    char code[8];
+    char code[12];
 
     json_obj_begin(j, "status");
     for (int i = 1; i <= 5; i++)

@@ -155,7 +155,7 @@ static bool worker_should_exit(struct worker *w)
         return true;
     if (stop || (deadline && w->now >= deadline))
         worker_begin_drain(w);
-    else if (w->quota && w->stats.requests >= w->quota)
+    else if (w->plan->requests && w->stats.requests >= w->quota)
         w->stopping = true; /* -n: wait for every answer (or its timeout) */
     if (!w->stopping)
         return false;

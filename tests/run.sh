@@ -28,6 +28,7 @@ run() {
     local name=$1 limit=$2 rc t0 t1 ms prev note=""
     shift 2
     [ -n "$filter" ] && [[ $name != *$filter* ]] && return
+    mkdir -p "$(dirname "$logdir/$name.log")"
     t0=$(date +%s%N)
     timeout -k 5 "$limit" "$@" >"$logdir/$name.log" 2>&1
     rc=$?
@@ -69,6 +70,7 @@ for t in "$root/$build"/tests/replay_*; do
 done
 for t in "$here"/e2e/*.sh; do
     [ -e "$t" ] || continue
+    [ "$(basename "$t")" = lib.sh ] && continue # helpers, sourced by the tests
     n=e2e/$(basename "$t" .sh)
     needs=$(sed -n 's/^# needs: *//p' "$t" | head -n 1)
     why=$(missing_need $needs)

@@ -122,3 +122,32 @@ NGX
     done
     fail "nginx did not start: $(cat "$dir/error.log" 2>/dev/null)"
 }
+
+# jassert FILE EXPR...: every Python expression must be true over the JSON
+# document `d`; shorthands: c = d["counters"], m = d["metrics"],
+# errs = sum(c["errors"]), cerrs = sum(c["conn_errors"]), h = m["http_req_duration"]
+jassert() {
+    python3 - "$@" <<'PY' || fail "checks on $1 failed (see above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["counters"]
+m = d["metrics"]
+h = m["http_req_duration"]
+errs = sum(c["errors"].values())
+cerrs = sum(c["conn_errors"].values())
+bad = [e for e in sys.argv[2:] if not eval(e)]
+for e in bad:
+    print("check failed:", e, file=sys.stderr)
+if bad:
+    print("exit_code", d["exit_code"], d["exit_reason"], file=sys.stderr)
+    print("counters", json.dumps(c, sort_keys=True), file=sys.stderr)
+    print("http_req_duration", json.dumps({k: v for k, v in h.items() if k != "hist"}),
+          file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# expect_rc WANT: the last run_st exit code must be WANT
+expect_rc() {
+    [ "$SRC" -eq "$1" ] || fail "stampede exited $SRC, want $1; stderr: $(tail -n 5 "$T_TMP/err")"
+}

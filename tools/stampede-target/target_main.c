@@ -1,0 +1,286 @@
+/*
+ * target_main.c - stampede-target's entry: flags, listeners, worker
+ * threads, signals, and the two stdout lines tests rely on:
+ *   first line   "listening HOST:PORT"   (flushed as soon as it is true)
+ *   on SIGTERM/SIGINT   "answered N"     (responses fully sent, all threads)
+ * Exit codes: 0 after a signal, 1 on a runtime failure (bind, ring set-up,
+ * a worker's fatal error), 2 on bad flags.
+ *
+ * The main thread blocks SIGINT/SIGTERM/SIGUSR1 before starting workers,
+ * so only its sigwait() sees them; workers poll a stop flag at least every
+ * 50 ms and raise SIGUSR1 when they fail. Not on the hot path.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "target.h"
+#include "units.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: stampede-target --port N [options]\n"
+    "\n"
+    "io_uring HTTP/1.1 sink: answers every request (keep-alive, pipelining)\n"
+    "with a fixed 200 response.\n"
+    "\n"
+    "  --port N          port to listen on; 0 picks a free one (required)\n"
+    "  --host ADDR       IPv4 or IPv6 address to bind (default 127.0.0.1)\n"
+    "  --threads N       worker threads, one ring and listener each (default 1)\n"
+    "  --delay D         send each response D after its request, e.g. 10ms, 500us\n"
+    "  --body-size N     response body bytes, e.g. 13, 4k (default 13)\n"
+    "  --close-after N   close each connection after its Nth response\n"
+    "  -h, --help        show this help\n"
+    "\n"
+    "First stdout line: \"listening HOST:PORT\". On SIGINT/SIGTERM it prints\n"
+    "\"answered N\" (responses fully sent) and exits 0.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "stampede-target: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see stampede-target --help)\n");
+    return -EINVAL;
+}
+
+/* Plain decimal integer in [min, max]; the whole string must be used. */
+static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* "127.0.0.1", "::1" or "[::1]" into cfg->addr (port set later). */
+static int parse_host(struct tgt_config *cfg, const char *s)
+{
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&cfg->addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&cfg->addr;
+    char buf[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(s);
+
+    memset(&cfg->addr, 0, sizeof(cfg->addr));
+    if (inet_pton(AF_INET, s, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        cfg->addr_len = sizeof(*in4);
+        return 0;
+    }
+    if (n >= 2 && n < sizeof(buf) && s[0] == '[' && s[n - 1] == ']') {
+        memcpy(buf, s + 1, n - 2);
+        buf[n - 2] = '\0';
+        s = buf;
+    }
+    if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        cfg->addr_len = sizeof(*in6);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void set_port(struct tgt_config *cfg, uint16_t port)
+{
+    if (cfg->addr.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&cfg->addr)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)&cfg->addr)->sin_port = htons(port);
+}
+
+/* One flag's value; -EINVAL (message printed) when it is bad. */
+static int parse_flag(struct tgt_config *cfg, int opt, const char *arg, uint64_t *port)
+{
+    uint64_t v;
+
+    switch (opt) {
+    case 'p':
+        return parse_uint(arg, 0, 65535, port) ? usage_error("invalid --port '%s' (0-65535)", arg) : 0;
+    case 'H':
+        return parse_host(cfg, arg) ? usage_error("invalid --host '%s' (numeric IPv4 or IPv6 address)", arg) : 0;
+    case 't':
+        if (parse_uint(arg, 1, TGT_MAX_THREADS, &v))
+            return usage_error("invalid --threads '%s' (1-256)", arg);
+        cfg->threads = (unsigned)v;
+        return 0;
+    case 'd':
+        if (units_parse_duration(arg, &cfg->delay_ns) || cfg->delay_ns > 3600 * 1000000000ull)
+            return usage_error("invalid --delay '%s' (a duration like 10ms, 500us; at most 1h)", arg);
+        return 0;
+    case 'b':
+        if (units_parse_size(arg, &cfg->body_bytes) || cfg->body_bytes > TGT_MAX_BODY_BYTES)
+            return usage_error("invalid --body-size '%s' (bytes, e.g. 13 or 4k; at most 64m)", arg);
+        return 0;
+    case 'c':
+        return parse_uint(arg, 1, UINT32_MAX, &cfg->close_after)
+                   ? usage_error("invalid --close-after '%s' (a count of 1 or more)", arg)
+                   : 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* argv -> cfg. Returns 0, 1 for --help (already printed), or -EINVAL. */
+static int parse_args(int argc, char **argv, struct tgt_config *cfg)
+{
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'},     {"host", required_argument, NULL, 'H'},
+        {"threads", required_argument, NULL, 't'},  {"delay", required_argument, NULL, 'd'},
+        {"body-size", required_argument, NULL, 'b'}, {"close-after", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    uint64_t port = UINT64_MAX;
+    int opt;
+
+    *cfg = (struct tgt_config){.threads = 1, .body_bytes = 13};
+    parse_host(cfg, "127.0.0.1");
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (opt == '?' || parse_flag(cfg, opt, optarg, &port) < 0)
+            return opt == '?' ? usage_error("%s", "bad option") : -EINVAL;
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (port == UINT64_MAX)
+        return usage_error("%s", "--port is required (0 picks a free port)");
+    set_port(cfg, (uint16_t)port);
+    return 0;
+}
+
+/* Soft = hard: the ring's file table may not exceed the soft limit, and
+ * liburing 2.3 would otherwise try (and may fail) to raise it itself. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Start every worker; after the barrier each has reported its set-up. */
+static int start_workers(struct tgt_worker *ws, unsigned n, pthread_barrier_t *ready)
+{
+    for (unsigned i = 0; i < n; i++) {
+        int ret = pthread_create(&ws[i].thread, NULL, tgt_worker_main, &ws[i]);
+
+        if (ret) {
+            fprintf(stderr, "stampede-target: pthread_create: %s\n", strerror(ret));
+            exit(1); /* the barrier can never complete now */
+        }
+    }
+    pthread_barrier_wait(ready);
+    for (unsigned i = 0; i < n; i++)
+        if (ws[i].err < 0)
+            return -1; /* stop_workers reports it */
+    return 0;
+}
+
+/* Wait for SIGINT/SIGTERM (0) or a worker's SIGUSR1 failure (-1). */
+static int wait_signal(const sigset_t *set)
+{
+    int sig;
+
+    for (;;) {
+        if (sigwait(set, &sig) == 0)
+            return sig == SIGUSR1 ? -1 : 0;
+    }
+}
+
+static uint64_t stop_workers(struct tgt_worker *ws, unsigned n, atomic_bool *stop)
+{
+    uint64_t total = 0;
+
+    atomic_store(stop, true);
+    for (unsigned i = 0; i < n; i++) {
+        pthread_join(ws[i].thread, NULL);
+        total += atomic_load(&ws[i].answered);
+        if (ws[i].err < 0)
+            fprintf(stderr, "stampede-target: worker %u: %s: %s\n", i, ws[i].err_what,
+                    strerror(-ws[i].err));
+    }
+    return total;
+}
+
+/* Listeners, workers, "listening", wait, "answered". Returns the exit code. */
+static int serve(const struct tgt_config *cfg, const struct tgt_resp *resp, const sigset_t *sigs)
+{
+    static struct tgt_worker ws[TGT_MAX_THREADS];
+    int fds[TGT_MAX_THREADS];
+    atomic_bool stop = false;
+    pthread_barrier_t ready;
+    char addr[INET6_ADDRSTRLEN + 16];
+    uint16_t port;
+    int ret = tgt_listen_all(cfg, fds, &port);
+
+    tgt_format_addr(&cfg->addr, port, addr, sizeof(addr));
+    if (ret < 0) {
+        fprintf(stderr, "stampede-target: cannot listen on %s: %s\n", addr, strerror(-ret));
+        return 1;
+    }
+    pthread_barrier_init(&ready, NULL, cfg->threads + 1);
+    for (unsigned i = 0; i < cfg->threads; i++)
+        ws[i] = (struct tgt_worker){.id = i, .listen_fd = fds[i], .cfg = cfg, .resp = resp,
+                                    .stop = &stop, .ready = &ready};
+    ret = start_workers(ws, cfg->threads, &ready);
+    if (ret == 0) {
+        printf("listening %s\n", addr);
+        fflush(stdout);
+        ret = wait_signal(sigs);
+    }
+    uint64_t answered = stop_workers(ws, cfg->threads, &stop);
+
+    if (ret == 0) {
+        printf("answered %llu\n", (unsigned long long)answered);
+        fflush(stdout);
+    }
+    for (unsigned i = 0; i < cfg->threads; i++)
+        close(fds[i]);
+    pthread_barrier_destroy(&ready);
+    return ret == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct tgt_config cfg;
+    struct tgt_resp resp;
+    sigset_t sigs;
+    int ret = parse_args(argc, argv, &cfg);
+
+    if (ret != 0)
+        return ret > 0 ? 0 : EXIT_USAGE;
+    raise_nofile();
+    if (tgt_resp_build(&resp, cfg.body_bytes) < 0) {
+        fprintf(stderr, "stampede-target: out of memory\n");
+        return 1;
+    }
+    /* blocked before any thread exists, so workers inherit the mask */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ret = serve(&cfg, &resp, &sigs);
+    tgt_resp_free(&resp);
+    return ret;
+}
