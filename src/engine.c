@@ -194,8 +194,9 @@ int engine_run(const struct plan *p, struct result *r)
         pthread_join(ws[i].thread, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     engine_collect(p, ws, r);
+    /* precedence: interrupted (130) over runtime failure (1) over ok */
     rc = engine_setup_error(p, ws, r);
-    if (rc)
+    if (rc && !r->signal)
         r->exit_code = rc;
     else
         engine_verdict(p, r);

@@ -191,7 +191,7 @@ static void json_metric(struct json *j, const char *name, const struct hist *h)
     json_obj_end(j);
 }
 
-static void json_provenance(struct json *j, const struct result *r)
+static void json_provenance(struct json *j, const struct plan *p, const struct result *r)
 {
     struct utsname u;
     char flags[128], when[32];
@@ -216,6 +216,7 @@ static void json_provenance(struct json *j, const struct result *r)
     for (uint32_t i = 0; i < r->threads && i < PLAN_MAX_CPUS; i++)
         json_i64(j, NULL, r->worker_cpus[i]);
     json_arr_end(j);
+    json_u64(j, "seed", p->seed);
     json_str(j, "start_time", when);
     json_obj_end(j);
 }
@@ -343,7 +344,7 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     json_str(&j, "schema", REPORT_SCHEMA);
     json_i64(&j, "exit_code", r->exit_code);
     json_str(&j, "exit_reason", r->exit_reason);
-    json_provenance(&j, r);
+    json_provenance(&j, p, r);
     json_config(&j, p, r);
     json_dbl(&j, "duration_s", secs(r->duration_ns));
     json_counters(&j, &r->total);

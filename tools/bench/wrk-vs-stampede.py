@@ -105,17 +105,25 @@ def run_stampede(port, args):
     return d["rates"]["responses_per_s"], cpu * 1e6 / resp
 
 
-def bench(name, port, args):
+def proc_cpu_s(pid):
+    """user + sys seconds of a process (and its threads) from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench(name, proc, port, args):
     res = {"wrk": [], "stampede": []}
     for i in range(args.runs):
         for tool, fn in (("wrk", run_wrk), ("stampede", run_stampede)):
+            s0, t0 = proc_cpu_s(proc.pid), time.monotonic()
             rps, us = fn(port, args)
-            res[tool].append((rps, us))
-            print(f"  {name} run {i + 1} {tool:9s} {rps:10.0f} req/s {us:6.2f} us CPU/req",
-                  file=sys.stderr)
-    med = {t: (statistics.median(r for r, _ in v), statistics.median(u for _, u in v))
-           for t, v in res.items()}
-    return med
+            busy = (proc_cpu_s(proc.pid) - s0) / (time.monotonic() - t0)
+            res[tool].append((rps, us, busy))
+            print(f"  {name} run {i + 1} {tool:9s} {rps:10.0f} req/s {us:6.2f} us CPU/req"
+                  f"  server {busy * 100:3.0f}% of a core", file=sys.stderr)
+    return {t: tuple(statistics.median(x[k] for x in v) for k in range(3))
+            for t, v in res.items()}
 
 
 def main():
@@ -134,18 +142,18 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             proc, port = start_target(args.build) if server == "target" else start_nginx(tmp)
             try:
-                med = bench(server, port, args)
+                med = bench(server, proc, port, args)
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait()
         rows.append((server, med))
     print(f"| server | wrk req/s | stampede req/s | ratio | wrk us CPU/req | "
-          f"stampede us CPU/req | CPU ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          f"stampede us CPU/req | CPU ratio | server busy (wrk / stampede) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for server, med in rows:
-        (wr, wu), (sr, su) = med["wrk"], med["stampede"]
+        (wr, wu, wb), (sr, su, sb) = med["wrk"], med["stampede"]
         print(f"| {server} | {wr:.0f} | {sr:.0f} | {sr / wr:.2f}x | {wu:.2f} | {su:.2f} | "
-              f"{su / wu:.2f}x |")
+              f"{su / wu:.2f}x | {wb * 100:.0f}% / {sb * 100:.0f}% |")
 
 
 if __name__ == "__main__":
