@@ -126,11 +126,11 @@ static void text_header(FILE *f, const struct plan *p, const struct result *r)
 static void text_rates(FILE *f, const struct result *r)
 {
     const struct wstats *s = &r->total;
-    char b[32], in[16], out[16];
+    char b[32], b2[32], in[16], out[16];
     double cpu = secs(r->cpu_user_ns + r->cpu_sys_ns);
 
-    fprintf(f, "  %-13s%s sent   %.1f/s\n", "requests", fmt_count(b, sizeof(b), s->requests),
-            per_s(s->requests, r->duration_ns));
+    fprintf(f, "  %-13s%s sent   %s/s\n", "requests", fmt_count(b, sizeof(b), s->requests),
+            fmt_count(b2, sizeof(b2), (uint64_t)(per_s(s->requests, r->duration_ns) + 0.5)));
     text_status(f, s);
     text_counts(f, "errors", s->errors, err_name, ERR_NR);
     if (s->unsolicited)
