@@ -43,6 +43,7 @@ enum conn_state {
 #define CONN_F_STAMP 0x04        /* on the worker's stamp list this turn */
 #define CONN_F_ANSWERED 0x08     /* got at least one response this session */
 #define CONN_F_ESTABLISHED 0x10  /* connect succeeded this session */
+#define CONN_F_FREE 0x20         /* on the worker's free list (open loop) */
 
 enum conn_op {
     OP_SOCKET = 1,
@@ -67,7 +68,8 @@ struct conn {
     uint32_t gen;
     uint8_t state;
     uint8_t flags;
-    uint16_t backoff;       /* consecutive failed sessions */
+    uint8_t backoff;        /* consecutive failed sessions */
+    uint8_t initial;        /* opened before the clock: the engine waits for it */
     uint32_t in_flight;     /* requests sent, not yet answered */
     uint32_t ts_head;       /* oldest in-flight request in ts[] */
     uint32_t ts_tail;       /* next free entry in ts[] */
@@ -76,14 +78,15 @@ struct conn {
     uint32_t stamp_from;    /* ts[] entries to stamp at submit time */
     uint32_t stamp_n;
     const char *send_buf;
-    uint64_t *ts;           /* send time of each in-flight request (ring) */
+    uint64_t *ts;           /* latency start of each in-flight request (ring) */
+    uint64_t *ts_sent;      /* actual send time of each (ring) */
     struct worker *w;
     uint64_t connect_start_ns;
     struct http1_resp resp;
     struct timer timer;
 };
 
-void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts);
+void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts, uint64_t *ts_sent);
 
 /* Start (or restart) connecting. */
 void conn_connect(struct conn *c);

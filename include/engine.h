@@ -6,6 +6,7 @@
 #define STAMPEDE_ENGINE_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "plan.h"
@@ -28,11 +29,13 @@ struct result {
     uint32_t threads;
     int worker_cpus[PLAN_MAX_CPUS];
     uint64_t cpu_user_ns, cpu_sys_ns; /* all workers */
+    float worker_busy[PLAN_MAX_CPUS];  /* CPU time / wall time of each worker */
     struct timespec start_wall;
+    uint64_t run_start_ns;     /* CLOCK_MONOTONIC when statistics began */
 };
 
 /* Run the plan to the end. Returns the exit code (also in r->exit_code);
  * the result is filled whenever the workers ran, even when interrupted. */
-int engine_run(const struct plan *p, struct result *r);
+int engine_run(const struct plan *p, struct result *r, FILE *ts_out);
 
 #endif

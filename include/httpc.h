@@ -36,7 +36,11 @@ void httpc_fail(struct conn *c, enum err_kind kind);
  * it is late, else re-arm for it. */
 void httpc_on_timer(struct conn *c);
 
-/* Send more if the run allows (called after new budget appears). */
+/* The connection can send again: closed loop refills its pipeline, open
+ * loop offers it to the dispatcher; a retired connection closes. */
 void httpc_flush(struct conn *c);
+
+/* Open loop: send as many backlog requests as c's pipeline has room for. */
+void httpc_send_backlog(struct conn *c);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "http1.h"
+#include "pace.h"
 
 #define PLAN_MAX_HEADERS 64
 #define PLAN_MAX_CPUS 1024
@@ -31,7 +32,8 @@ struct plan {
     char addr_str[80];   /* "127.0.0.1:8080", "[::1]:8080" */
 
     /* load */
-    uint32_t connections;
+    uint32_t connections;   /* opened before the clock starts */
+    uint32_t conn_slots;    /* connection structs: max of -c, --max-connections, stages */
     uint32_t threads;
     uint64_t duration_ns;   /* 0: none (only -n) */
     uint64_t requests;      /* -n; 0: unlimited */
@@ -40,6 +42,22 @@ struct plan {
     uint64_t connect_timeout_ns;
     uint64_t seed;
     bool duration_given;
+
+    /* load model */
+    bool open_loop;         /* -R or rate stages: arrivals on a schedule */
+    struct pace_plan pace;  /* the run's schedule (rates, or connections) */
+    bool conn_stages;       /* closed loop with ramping connections */
+    bool poisson;           /* --arrival poisson */
+    uint64_t warmup_ns;     /* --warmup: before the run, not in the statistics */
+    double warmup_value;    /* rate or connections during the warm-up */
+    uint32_t max_connections; /* open loop: the pool may grow to this */
+    double connect_rate;    /* new connections per second; 0: unlimited */
+    uint64_t interval_ns;   /* time series / progress interval */
+    const char *timeseries_path;
+    bool progress;          /* --progress: plain lines when not a TTY */
+    double rate;            /* -R */
+    bool stages_given;
+    const char *start_arg;  /* --start, read once the stage kind is known */
 
     /* request */
     const char *method;

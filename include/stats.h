@@ -56,13 +56,21 @@ struct wstats {
     uint64_t conn_failed;   /* attempts that never established */
     uint64_t in_flight_at_end;
     uint64_t unsolicited;   /* response bytes with no request in flight */
+    uint64_t scheduled;     /* open loop: arrivals due (= requests + dropped) */
+    uint64_t dropped;       /* open loop: never sent, --timeout late or run over */
     int first_conn_errno;   /* first connect-phase errno, for the report */
     int first_err_errno;
     struct hist req_duration; /* http_req_duration */
     struct hist connect_time;
+    struct hist service_time; /* http_req_service_time: from the actual send */
+    struct hist send_lag;     /* actual send - intended send (open loop) */
 };
 
 void stats_init(struct wstats *s);
+
+/* Forget request-level statistics (end of the warm-up); connection
+ * counters and connect_time stay. */
+void stats_reset_requests(struct wstats *s);
 
 /* dst += src; histograms merged bin by bin. */
 void stats_merge(struct wstats *dst, const struct wstats *src);

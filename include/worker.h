@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "pace.h"
+#include "series.h"
 #include "plan.h"
 #include "stats.h"
 #include "timer.h"
@@ -22,8 +24,10 @@
 /* Shared between the engine (writer) and the workers (readers). */
 struct engine_ctl {
     atomic_int stop;        /* ENGINE_STOP_* */
-    uint64_t start_ns;      /* CLOCK_MONOTONIC at the start barrier */
-    uint64_t deadline_ns;   /* 0: none */
+    _Atomic uint64_t start_ns; /* clock start (after the initial connects); 0 before */
+    uint64_t run_start_ns;  /* start + warm-up: statistics count from here */
+    uint64_t deadline_ns;   /* run end; 0: none. Written before start_ns is published */
+    atomic_uint ready;      /* workers whose initial connects have resolved */
     pthread_barrier_t start;
     atomic_uint finished;   /* workers whose loop has ended */
 };
@@ -47,7 +51,8 @@ struct worker {
     struct timer_wheel wheel;
     struct conn *conns;
     uint32_t nconns;
-    uint64_t *ts;            /* nconns * pipeline send stamps */
+    uint64_t *ts;            /* nconns * pipeline: latency start (intended send) */
+    uint64_t *ts_sent;       /* nconns * pipeline: actual send (submit time) */
     uint32_t *stamp_list;    /* conns with sends prepared this turn */
     uint32_t nstamp;
     uint64_t now;            /* clock read once per wake-up */
@@ -57,10 +62,32 @@ struct worker {
     uint64_t drain_deadline;
     uint64_t rng;            /* xorshift state for backoff jitter */
     bool stopping;           /* no new requests */
-    bool quota_done;
+    bool started;            /* the engine has started the clock */
+    bool in_run;             /* past the warm-up: statistics count */
+    uint64_t run_start_ns;
+    uint64_t warm_left;      /* warm-up requests still in flight at run start */
+    uint32_t ninit;          /* connections to open before the clock starts */
+    uint32_t init_left;      /* of those, not yet established or failed */
+    uint32_t want;           /* connections wanted now: slots [0, want) */
+    /* open loop */
+    struct pace_plan warm_plan;
+    struct pace_stream ps;
+    uint64_t origin_ns;      /* t = 0 of the current schedule */
+    uint64_t *backlog;       /* intended times of due, unsent requests (ring) */
+    uint32_t backlog_head, backlog_len;
+    uint32_t *free_list;     /* conns able to take a request (open loop) */
+    uint32_t nfree;
+    /* --connect-rate */
+    uint32_t *pending;       /* conns waiting for a connect token (ring) */
+    uint32_t pending_head, pending_len;
+    uint64_t connects;       /* connect attempts made */
+    uint64_t conn_tick_ns;   /* last connection-target update */
+    struct series_ring *series; /* interval snapshots for the main thread */
+    uint32_t established;    /* connections established right now */
     int setup_err;           /* -errno if the ring could not be set up */
     unsigned ring_flags;     /* IORING_SETUP_* obtained */
     uint64_t end_ns;         /* when the loop ended */
+    uint64_t begin_ns;       /* when the thread began */
     uint64_t cpu_user_ns, cpu_sys_ns;
     pthread_t thread;
     struct wstats stats;
@@ -68,7 +95,7 @@ struct worker {
 
 /* Allocate per-worker memory (conns, stamps); 0 or -ENOMEM. */
 int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engine_ctl *ctl,
-                uint32_t nconns, uint64_t quota);
+                uint32_t nconns, uint32_t ninit, uint64_t quota);
 void worker_fini(struct worker *w);
 
 /* Thread entry: set up the ring, wait at the start barrier, run, tidy. */
@@ -77,8 +104,11 @@ void *worker_main(void *arg);
 /* May this worker hand out another request now? */
 static inline bool worker_may_send(const struct worker *w)
 {
-    return !w->stopping && (!w->plan->requests || w->stats.requests < w->quota);
+    return w->started && !w->stopping &&
+           (!w->plan->requests || w->stats.requests < w->quota);
 }
+
+#define WORKER_BACKLOG_MAX 65536u
 
 /* Record that c's sends prepared this turn need the submit-time stamp. */
 void worker_stamp_later(struct worker *w, struct conn *c);

@@ -32,6 +32,15 @@ enum opt_id {
     O_CONNECT_TIMEOUT,
     O_JSON,
     O_SEED,
+    O_STAGES,
+    O_START,
+    O_ARRIVAL,
+    O_WARMUP,
+    O_MAX_CONNECTIONS,
+    O_CONNECT_RATE,
+    O_INTERVAL,
+    O_TIMESERIES,
+    O_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -48,13 +57,23 @@ static const struct option long_opts[] = {
     {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
     {"json", required_argument, NULL, O_JSON},
     {"seed", required_argument, NULL, O_SEED},
+    {"rate", required_argument, NULL, 'R'},
+    {"stages", required_argument, NULL, O_STAGES},
+    {"start", required_argument, NULL, O_START},
+    {"arrival", required_argument, NULL, O_ARRIVAL},
+    {"warmup", required_argument, NULL, O_WARMUP},
+    {"max-connections", required_argument, NULL, O_MAX_CONNECTIONS},
+    {"connect-rate", required_argument, NULL, O_CONNECT_RATE},
+    {"interval", required_argument, NULL, O_INTERVAL},
+    {"timeseries", required_argument, NULL, O_TIMESERIES},
+    {"progress", no_argument, NULL, O_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
 };
 
-#define SHORT_OPTS ":c:t:d:n:H:m:qhv"
+#define SHORT_OPTS ":c:t:d:n:H:m:R:qhv"
 
 void cli_usage(FILE *f)
 {
@@ -72,6 +91,18 @@ void cli_usage(FILE *f)
           "      --timeout D         per response (default 10s)\n"
           "      --connect-timeout D per connection attempt (default 5s)\n"
           "      --seed N            seed for randomised choices (default: random)\n"
+          "load model (open loop: latency from the intended send time):\n"
+          "  -R, --rate R            constant arrival rate: 20000, 20000/s, 600/m\n"
+          "      --stages LIST       DURATION:TARGET,... ramps linearly; a rate target\n"
+          "                          (1000/s) is open loop, a bare number is connections\n"
+          "      --start V           value the first stage ramps from (default 0)\n"
+          "      --arrival KIND      uniform (default) or poisson\n"
+          "      --warmup D          run this long first, excluded from the statistics\n"
+          "      --max-connections N open loop: grow the pool up to N when none is free\n"
+          "      --connect-rate R    at most R new connections per second\n"
+          "      --interval D        time series and progress interval (default 1s)\n"
+          "      --timeseries FILE   write one NDJSON object per interval\n"
+          "      --progress          when stderr is not a TTY, print a line every 10 s\n"
           "request:\n"
           "  -m, --method M          request method (default GET)\n"
           "  -H, --header 'K: V'     add a request header (repeatable)\n"
@@ -88,6 +119,9 @@ void cli_usage(FILE *f)
           "  stampede -t2 -c100 -d10s http://127.0.0.1:8080/\n"
           "  stampede -c50 -n 100000 --pipeline 16 -H 'Host: x' --json out.json http://[::1]:8080/path\n"
           "  stampede -m POST --body '{\"a\":1}' -H 'Content-Type: application/json' http://localhost:8080/api\n"
+          "  stampede -R 20000 -d30s http://127.0.0.1:8080/\n"
+          "  stampede --stages 30s:1000/s,2m:1000/s,30s:0/s http://127.0.0.1:8080/\n"
+          "  stampede --stages 30s:500,5m:500,30s:0 http://127.0.0.1:8080/\n"
           "\n"
           "exit codes: 0 ok, 1 runtime failure (or no response at all), 2 usage or\n"
           "config error, 130 interrupted (the report is still printed and written).\n",
@@ -241,6 +275,60 @@ static enum cli_rc parse_duration_opt(int id, const char *arg, uint64_t min_ns, 
     return CLI_RUN;
 }
 
+static enum cli_rc parse_stages_opt(struct plan *p, const char *arg)
+{
+    const char *at = arg;
+
+    if (pace_parse_stages(arg, &p->pace, &at)) {
+        fprintf(stderr, "stampede: invalid value '%s' for --stages at '%s': expected "
+                        "DURATION:TARGET,... with all targets rates (1000/s) or all "
+                        "connection counts (500)\n", arg, at);
+        return CLI_EXIT_USAGE;
+    }
+    p->stages_given = true;
+    return CLI_RUN;
+}
+
+/* Flags of the load model (open loop, stages, pacing of connections). */
+static enum cli_rc parse_model_opt(struct plan *p, int c, const char *arg)
+{
+    switch (c) {
+    case 'R':
+        if (pace_parse_rate(arg, false, &p->rate))
+            return bad_value(c, arg, "a rate like 20000, 20000/s or 600/m");
+        return CLI_RUN;
+    case O_STAGES:
+        return parse_stages_opt(p, arg);
+    case O_START:
+        p->start_arg = arg;
+        return CLI_RUN;
+    case O_ARRIVAL:
+        if (strcmp(arg, "uniform") && strcmp(arg, "poisson"))
+            return bad_value(c, arg, "uniform or poisson");
+        p->poisson = !strcmp(arg, "poisson");
+        return CLI_RUN;
+    case O_WARMUP:
+        return parse_duration_opt(c, arg, 1000000, &p->warmup_ns);
+    case O_MAX_CONNECTIONS:
+        return parse_u32(arg, 1, 10000000, &p->max_connections)
+                   ? bad_value(c, arg, "a connection count from 1 to 10m")
+                   : CLI_RUN;
+    case O_CONNECT_RATE:
+        if (pace_parse_rate(arg, false, &p->connect_rate))
+            return bad_value(c, arg, "a rate like 2000/s");
+        return CLI_RUN;
+    case O_INTERVAL:
+        return parse_duration_opt(c, arg, 10000000, &p->interval_ns);
+    case O_TIMESERIES:
+        p->timeseries_path = arg;
+        return CLI_RUN;
+    case O_PROGRESS:
+        p->progress = true;
+        return CLI_RUN;
+    }
+    return CLI_EXIT_USAGE;
+}
+
 static enum cli_rc parse_opt(struct plan *p, int c, const char *arg)
 {
     switch (c) {
@@ -289,6 +377,8 @@ static enum cli_rc parse_opt(struct plan *p, int c, const char *arg)
     case 'q':
         p->quiet = true;
         return CLI_RUN;
+    default:
+        return parse_model_opt(p, c, arg);
     }
     return CLI_EXIT_USAGE;
 }
@@ -395,22 +485,113 @@ static void plan_defaults(struct plan *p)
 }
 
 /* Settle what depends on several flags: threads, duration, the request. */
+static enum cli_rc model_error(const char *msg)
+{
+    fprintf(stderr, "stampede: %s\n", msg);
+    return CLI_EXIT_USAGE;
+}
+
+static double stages_max(const struct pace_plan *pp)
+{
+    double m = pp->start;
+
+    for (unsigned i = 0; i < pp->nstages; i++)
+        if (pp->stages[i].target > m)
+            m = pp->stages[i].target;
+    return m;
+}
+
+/* --start: a rate for rate stages, a connection count otherwise. */
+static enum cli_rc model_start(struct plan *p)
+{
+    uint64_t n;
+
+    if (!p->start_arg)
+        return CLI_RUN;
+    if (!p->stages_given)
+        return model_error("--start needs --stages");
+    if (p->pace.is_rate ? pace_parse_rate(p->start_arg, true, &p->pace.start)
+                        : units_parse_count(p->start_arg, &n))
+        return bad_value(O_START, p->start_arg,
+                         p->pace.is_rate ? "a rate like 100/s" : "a connection count");
+    if (!p->pace.is_rate)
+        p->pace.start = (double)n;
+    return CLI_RUN;
+}
+
+/* Settle the load model: open or closed loop, the schedule, the run's length
+ * and how many connection slots the workers need. */
+static enum cli_rc plan_model(struct plan *p)
+{
+    enum cli_rc rc;
+
+    if (p->rate && p->stages_given)
+        return model_error("-R and --stages cannot be combined (a stage list with rate "
+                           "targets is a ramping rate)");
+    if (p->stages_given && p->duration_given)
+        return model_error("--stages sets the run's length: drop -d");
+    rc = model_start(p);
+    if (rc != CLI_RUN)
+        return rc;
+    if (!p->duration_given && !p->requests && !p->stages_given)
+        p->duration_ns = 10000000000ull;
+    if (!p->interval_ns)
+        p->interval_ns = 1000000000ull;
+    p->conn_slots = p->connections;
+    if (p->rate) {
+        /* one constant stage; with only -n it lasts as long as needed */
+        p->pace.nstages = 1;
+        p->pace.is_rate = true;
+        p->pace.start = p->rate;
+        p->pace.stages[0].target = p->rate;
+        p->pace.stages[0].duration_ns = p->duration_ns ? p->duration_ns : 365ull * 86400 * 1000000000;
+    }
+    if (p->stages_given) {
+        p->duration_ns = pace_total_ns(&p->pace);
+        p->duration_given = true;
+    }
+    p->open_loop = p->pace.is_rate && p->pace.nstages;
+    p->conn_stages = p->stages_given && !p->pace.is_rate;
+    if (p->conn_stages) {
+        p->conn_slots = (uint32_t)stages_max(&p->pace);
+        p->connections = (uint32_t)p->pace.start;
+        if (!p->conn_slots)
+            return model_error("--stages: every connection target is 0");
+    }
+    if (p->max_connections) {
+        if (!p->open_loop)
+            return model_error("--max-connections applies to open loop (-R or rate stages)");
+        if (p->max_connections < p->connections)
+            return model_error("--max-connections is below -c");
+        p->conn_slots = p->max_connections;
+    }
+    if (p->warmup_ns)
+        p->warmup_value = p->open_loop ? (p->stages_given ? p->pace.stages[0].target : p->rate)
+                                       : (p->conn_stages ? p->pace.stages[0].target
+                                                         : p->connections);
+    if (p->poisson && !p->open_loop)
+        return model_error("--arrival applies to open loop (-R or rate stages)");
+    return CLI_RUN;
+}
+
 static enum cli_rc plan_finish(struct plan *p)
 {
     unsigned nofile = uring_raise_nofile();
     uint32_t per_ring = nofile > 128 ? nofile - 64 : 64;
     char host_hdr[272];
+    enum cli_rc rc;
     long n;
 
+    rc = plan_model(p);
+    if (rc != CLI_RUN)
+        return rc;
     if (!p->threads_given)
         p->threads = p->ncpus ? p->ncpus : 1;
-    if (p->threads > p->connections)
-        p->threads = p->connections;
+    if (p->threads > p->conn_slots)
+        p->threads = p->conn_slots;
     /* a ring's file table holds at most RLIMIT_NOFILE direct descriptors */
-    if ((p->connections + p->threads - 1) / p->threads > per_ring)
-        p->threads = (p->connections + per_ring - 1) / per_ring;
-    if (!p->duration_given && !p->requests)
-        p->duration_ns = 10000000000ull;
+    if ((p->conn_slots + p->threads - 1) / p->threads > per_ring)
+        p->threads = (p->conn_slots + per_ring - 1) / per_ring;
     p->head_request = !strcasecmp(p->method, "HEAD");
     snprintf(host_hdr, sizeof(host_hdr), "%s%s%s", strchr(p->host, ':') ? "[" : "", p->host,
              strchr(p->host, ':') ? "]" : "");

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "httpc.h"
+#include "load.h"
 #include "worker.h"
 
 #define BACKOFF_BASE_NS 10000000ull   /* 10 ms */
@@ -36,9 +37,9 @@ const struct xport_ops xport_plain = {
     .recv = plain_recv,
 };
 
-void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts)
+void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts, uint64_t *ts_sent)
 {
-    *c = (struct conn){.slot = slot, .w = w, .ts = ts, .state = CONN_ST_IDLE};
+    *c = (struct conn){.slot = slot, .w = w, .ts = ts, .ts_sent = ts_sent, .state = CONN_ST_IDLE};
     c->resp.head_request = w->plan->head_request;
     timer_init(&c->timer, conn_on_timer);
 }
@@ -109,9 +110,9 @@ void conn_close(struct conn *c, bool failed)
     if (c->state == CONN_ST_CLOSING || c->state == CONN_ST_DONE)
         return;
     timer_cancel(&c->w->wheel, &c->timer);
-    if (failed)
+    if (failed && c->backoff < 255)
         c->backoff++;
-    else
+    else if (!failed)
         c->backoff = 0;
     c->state = CONN_ST_CLOSING;
     c->gen++; /* everything still pending on the old incarnation is stale */
@@ -139,11 +140,17 @@ static void conn_on_close(struct conn *c)
 {
     struct worker *w = c->w;
 
-    if (c->flags & CONN_F_ESTABLISHED)
+    if (c->flags & CONN_F_ESTABLISHED) {
         w->stats.conn_closed++;
+        w->established--;
+    }
     c->flags = 0;
     if (w->stopping) {
         c->state = CONN_ST_DONE;
+        return;
+    }
+    if (!load_conn_wanted(w, c)) {
+        c->state = CONN_ST_IDLE; /* retired: a rising target may want it again */
         return;
     }
     if (c->backoff) {
@@ -151,7 +158,7 @@ static void conn_on_close(struct conn *c)
         timer_arm(&w->wheel, &c->timer, w->now + conn_backoff_ns(c));
         return;
     }
-    conn_connect(c);
+    load_connect(w, c);
 }
 
 static void conn_connect_failed(struct conn *c, int err)
@@ -162,6 +169,7 @@ static void conn_connect_failed(struct conn *c, int err)
     s->conn_failed++;
     if (!s->first_conn_errno)
         s->first_conn_errno = err;
+    load_conn_resolved(c->w, c);
     conn_close(c, true);
 }
 
@@ -177,7 +185,9 @@ static void conn_on_connect(struct conn *c, int res)
     c->state = CONN_ST_ACTIVE;
     c->flags |= CONN_F_ESTABLISHED;
     w->stats.conn_established++;
+    w->established++;
     hist_record(&w->stats.connect_time, w->now - c->connect_start_ns);
+    load_conn_resolved(w, c);
     conn_arm_recv(c);
     httpc_on_open(c);
 }
@@ -284,8 +294,10 @@ static void conn_on_timer(struct timer *t, uint64_t now_ns)
     case CONN_ST_BACKOFF:
         if (c->w->stopping)
             c->state = CONN_ST_DONE;
+        else if (!load_conn_wanted(c->w, c))
+            c->state = CONN_ST_IDLE;
         else
-            conn_connect(c);
+            load_connect(c->w, c);
         break;
     case CONN_ST_ACTIVE:
         httpc_on_timer(c);

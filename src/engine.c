@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "series.h"
 #include "worker.h"
 
 #define ENGINE_POLL_NS 50000000L
@@ -28,15 +30,19 @@ static uint64_t share(uint64_t total, uint32_t parts, uint32_t i)
     return total / parts + (i < total % parts);
 }
 
-/* The -n budget follows the connections, so no worker idles early. */
-static uint64_t quota_share(const struct plan *p, uint64_t conns_before, uint64_t conns_i)
+/* The -n budget: closed loop follows the connections, so no worker idles
+ * early; open loop follows the arrivals (worker i takes every W-th one). */
+static uint64_t quota_share(const struct plan *p, uint32_t i, uint64_t before, uint64_t mine,
+                            uint64_t total)
 {
     uint64_t a, b;
 
     if (!p->requests)
         return 0;
-    a = (unsigned __int128)p->requests * conns_before / p->connections;
-    b = (unsigned __int128)p->requests * (conns_before + conns_i) / p->connections;
+    if (p->open_loop)
+        return share(p->requests, p->threads, i);
+    a = (unsigned __int128)p->requests * before / total;
+    b = (unsigned __int128)p->requests * (before + mine) / total;
     return b - a;
 }
 
@@ -49,23 +55,50 @@ static struct worker *engine_workers_new(const struct plan *p, struct engine_ctl
     if (!ws)
         return NULL;
     for (uint32_t i = 0; i < p->threads; i++) {
+        uint64_t slots = share(p->conn_slots, p->threads, i);
         uint64_t n = share(p->connections, p->threads, i);
+        /* connection stages may start from 0: split the budget by slots then */
+        uint64_t mine = p->connections ? n : slots;
+        uint64_t q = quota_share(p, i, before, mine, p->connections ? p->connections
+                                                                    : p->conn_slots);
 
-        if (worker_init(&ws[i], i, p, ctl, (uint32_t)n, quota_share(p, before, n))) {
+        if (worker_init(&ws[i], i, p, ctl, (uint32_t)slots, (uint32_t)n, q)) {
             while (i--)
                 worker_fini(&ws[i]);
             free(ws);
             return NULL;
         }
-        before += n;
+        before += mine;
     }
     return ws;
 }
 
+/* Start the clock once every worker's initial connections have resolved
+ * (or the time they may take has passed), so the run measures requests,
+ * not the connect storm. Warm-up and deadline are fixed from it. */
+static void engine_start_clock(const struct plan *p, struct engine_ctl *ctl, struct result *r)
+{
+    uint64_t now = clock_ns();
+
+    clock_gettime(CLOCK_REALTIME, &r->start_wall);
+    ctl->run_start_ns = now + p->warmup_ns;
+    ctl->deadline_ns = p->duration_ns ? ctl->run_start_ns + p->duration_ns : 0;
+    r->run_start_ns = ctl->run_start_ns;
+    atomic_store_explicit(&ctl->start_ns, now, memory_order_release);
+}
+
+static bool engine_connects_done(const struct plan *p, struct engine_ctl *ctl, uint64_t limit)
+{
+    return atomic_load(&ctl->ready) >= p->threads || clock_ns() >= limit;
+}
+
 /* Wait for the workers, turning signals into stop requests. */
-static int engine_supervise(const struct plan *p, struct engine_ctl *ctl)
+static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct result *r,
+                            struct series_reader *sr)
 {
     struct timespec poll = {0, ENGINE_POLL_NS};
+    uint64_t limit = clock_ns() + p->connect_timeout_ns + 1000000000ull +
+                     (p->connect_rate ? (uint64_t)(p->connections / p->connect_rate * 1e9) : 0);
     sigset_t set;
     int first = 0;
 
@@ -73,8 +106,13 @@ static int engine_supervise(const struct plan *p, struct engine_ctl *ctl)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     while (atomic_load(&ctl->finished) < p->threads) {
-        int sig = sigtimedwait(&set, NULL, &poll);
+        int sig;
 
+        if (!atomic_load(&ctl->start_ns) && engine_connects_done(p, ctl, limit))
+            engine_start_clock(p, ctl, r);
+        sig = sigtimedwait(&set, NULL, atomic_load(&ctl->start_ns) ? &poll : &(struct timespec){0, 1000000});
+        if (sr && atomic_load(&ctl->start_ns))
+            series_poll(sr, false);
         if (sig <= 0)
             continue;
         if (!first) {
@@ -98,11 +136,17 @@ static void engine_collect(const struct plan *p, struct worker *ws, struct resul
         stats_merge(&r->total, &ws[i].stats);
         r->cpu_user_ns += ws[i].cpu_user_ns;
         r->cpu_sys_ns += ws[i].cpu_sys_ns;
-        r->worker_cpus[i < PLAN_MAX_CPUS ? i : PLAN_MAX_CPUS - 1] = ws[i].cpu;
+        if (i < PLAN_MAX_CPUS) {
+            uint64_t wall = ws[i].end_ns - ws[i].begin_ns;
+
+            r->worker_cpus[i] = ws[i].cpu;
+            r->worker_busy[i] = wall ? (float)(ws[i].cpu_user_ns + ws[i].cpu_sys_ns) / wall : 0;
+        }
         if (ws[i].end_ns > end)
             end = ws[i].end_ns;
     }
-    r->duration_ns = end > ws[0].ctl->start_ns ? end - ws[0].ctl->start_ns : 0;
+    /* the run's length: warm-up excluded, the short drain included */
+    r->duration_ns = r->run_start_ns && end > r->run_start_ns ? end - r->run_start_ns : 0;
 }
 
 static int engine_setup_error(const struct plan *p, struct worker *ws, struct result *r)
@@ -156,8 +200,26 @@ static int engine_spawn(const struct plan *p, struct worker *ws, uint32_t *start
     return 0;
 }
 
-int engine_run(const struct plan *p, struct result *r)
+/* The time series reader: NDJSON to ts_out (may be NULL), progress on a
+ * TTY unless -q, plain lines with --progress. */
+static int engine_series_open(const struct plan *p, struct worker *ws, struct series_ring **rings,
+                              struct series_reader *sr, FILE *ts_out)
 {
+    bool tty = !p->quiet && isatty(STDERR_FILENO);
+    bool plain = !p->quiet && p->progress && !tty;
+
+    if (!ts_out && !tty && !plain)
+        return -1;
+    for (uint32_t i = 0; i < p->threads; i++)
+        rings[i] = ws[i].series;
+    return series_reader_init(sr, rings, p->threads, p, ts_out, tty, plain);
+}
+
+int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
+{
+    struct series_ring **rings = calloc(p->threads, sizeof(*rings));
+    struct series_reader sr;
+    bool sr_ok = false;
     struct engine_ctl ctl = {0};
     struct worker *ws;
     sigset_t set, old;
@@ -181,17 +243,19 @@ int engine_run(const struct plan *p, struct result *r)
         fprintf(stderr, "stampede: cannot start worker threads\n");
         exit(EXIT_RUNTIME);
     }
-    /* two rounds: every ring is set up, then the clock starts for all */
+    sr_ok = engine_series_open(p, ws, rings, &sr, ts_out) == 0;
+    /* every ring is set up before any connection opens */
     pthread_barrier_wait(&ctl.start);
     if (engine_setup_error(p, ws, r))
         atomic_store(&ctl.stop, ENGINE_STOP_ABORT);
-    clock_gettime(CLOCK_REALTIME, &r->start_wall);
-    ctl.start_ns = clock_ns();
-    ctl.deadline_ns = p->duration_ns ? ctl.start_ns + p->duration_ns : 0;
     pthread_barrier_wait(&ctl.start);
-    r->signal = engine_supervise(p, &ctl);
+    r->signal = engine_supervise(p, &ctl, r, sr_ok ? &sr : NULL);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
+    if (sr_ok) {
+        series_poll(&sr, true);
+        series_reader_fini(&sr);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     engine_collect(p, ws, r);
     /* precedence: interrupted (130) over runtime failure (1) over ok */
@@ -203,6 +267,7 @@ int engine_run(const struct plan *p, struct result *r)
     for (uint32_t i = 0; i < p->threads; i++)
         worker_fini(&ws[i]);
     free(ws);
+    free(rings);
     pthread_barrier_destroy(&ctl.start);
     return r->exit_code;
 }

@@ -19,6 +19,7 @@
 #include "httpc.h"
 
 #include "conn.h"
+#include "load.h"
 #include "worker.h"
 
 static void httpc_arm_timeout(struct conn *c)
@@ -34,24 +35,18 @@ static uint32_t ring_next(const struct conn *c, uint32_t i)
     return ++i == c->w->plan->pipeline ? 0 : i;
 }
 
-void httpc_flush(struct conn *c)
+/* Append n requests to c's ring; `intended` gives each one's latency start
+ * (open loop), or NULL for "now" (closed loop). Then one send for all. */
+static void httpc_send(struct conn *c, uint32_t n, bool from_backlog)
 {
     struct worker *w = c->w;
     const struct plan *p = w->plan;
-    uint32_t n = p->pipeline - c->in_flight;
 
-    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE)) || !n)
-        return;
-    if (w->stopping)
-        return;
-    if (p->requests && w->quota - w->stats.requests < n)
-        n = (uint32_t)(w->quota - w->stats.requests);
-    if (!n)
-        return;
     c->stamp_from = c->ts_tail;
     c->stamp_n = n;
     for (uint32_t i = 0; i < n; i++) {
-        c->ts[c->ts_tail] = w->now;
+        c->ts[c->ts_tail] = from_backlog ? load_backlog_pop(w) : w->now;
+        c->ts_sent[c->ts_tail] = w->now; /* provisional: worker_stamp sets it */
         c->ts_tail = ring_next(c, c->ts_tail);
     }
     c->in_flight += n;
@@ -60,6 +55,38 @@ void httpc_flush(struct conn *c)
     worker_stamp_later(w, c);
     conn_write(c, p->req, (uint32_t)(n * p->req_len));
     httpc_arm_timeout(c);
+}
+
+void httpc_send_backlog(struct conn *c)
+{
+    uint32_t room = c->w->plan->pipeline - c->in_flight;
+
+    httpc_send(c, room < c->w->backlog_len ? room : c->w->backlog_len, true);
+}
+
+void httpc_flush(struct conn *c)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    uint32_t n = p->pipeline - c->in_flight;
+
+    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE)))
+        return;
+    if (!load_conn_wanted(w, c)) {
+        /* retired by a falling connection target: close once answered */
+        if (!c->in_flight)
+            conn_close(c, false);
+        return;
+    }
+    if (p->open_loop) {
+        load_conn_free(w, c);
+        return;
+    }
+    if (!n || !worker_may_send(w))
+        return;
+    if (p->requests && w->quota - w->stats.requests < n)
+        n = (uint32_t)(w->quota - w->stats.requests);
+    httpc_send(c, n, false);
 }
 
 void httpc_on_open(struct conn *c)
@@ -72,25 +99,38 @@ void httpc_on_sent(struct conn *c)
     httpc_flush(c);
 }
 
-/* Settle the oldest in-flight request; its latency ends now. */
-static void httpc_settle(struct conn *c)
+/* Settle the oldest in-flight request; its latency ends now. Returns false
+ * for a warm-up request, which no statistic counts. */
+static bool httpc_settle(struct conn *c)
 {
     struct worker *w = c->w;
+    uint64_t start = c->ts[c->ts_head], sent = c->ts_sent[c->ts_head];
+    bool counted = w->in_run && start >= w->run_start_ns;
 
-    hist_record(&w->stats.req_duration, w->now - c->ts[c->ts_head]);
     c->ts_head = ring_next(c, c->ts_head);
     c->in_flight--;
     w->in_flight--;
+    series_record_dur(w->series, w->now - start); /* warm-up shows in the series */
+    if (!counted) {
+        if (w->in_run)
+            w->warm_left--;
+        return false;
+    }
+    hist_record(&w->stats.req_duration, w->now - start);
+    if (w->plan->open_loop)
+        hist_record(&w->stats.service_time, w->now - sent);
     w->completed++;
+    return true;
 }
 
 static void httpc_on_response(struct conn *c)
 {
     struct wstats *s = &c->w->stats;
 
-    httpc_settle(c);
-    s->responses++;
-    stats_status(s, c->resp.status);
+    if (httpc_settle(c)) {
+        s->responses++;
+        stats_status(s, c->resp.status);
+    }
     c->flags |= CONN_F_ANSWERED;
     if (!c->resp.keep_alive)
         c->flags |= CONN_F_SERVER_CLOSE;
@@ -101,9 +141,9 @@ void httpc_fail(struct conn *c, enum err_kind kind)
 {
     struct wstats *s = &c->w->stats;
 
-    s->errors[kind] += c->in_flight;
     while (c->in_flight)
-        httpc_settle(c);
+        if (httpc_settle(c))
+            s->errors[kind]++;
 }
 
 int httpc_on_data(struct conn *c, const char *buf, size_t len)

@@ -2,6 +2,7 @@
  * main.c - parse, run, report, exit. Exit codes: 0 ok, 1 runtime failure,
  * 2 usage or config error, 130 interrupted (report still written).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ int main(int argc, char **argv)
 {
     static struct plan plan;
     struct result *r;
+    FILE *ts_out = NULL;
     int code;
 
     /* a peer closing mid-send must never kill the process */
@@ -34,7 +36,18 @@ int main(int argc, char **argv)
         fputs("stampede: out of memory\n", stderr);
         return EXIT_RUNTIME;
     }
-    code = engine_run(&plan, r);
+    if (plan.timeseries_path) {
+        ts_out = fopen(plan.timeseries_path, "w");
+        if (!ts_out) {
+            fprintf(stderr, "stampede: cannot write --timeseries %s: %s\n",
+                    plan.timeseries_path, strerror(errno));
+            free(r);
+            return EXIT_USAGE;
+        }
+    }
+    code = engine_run(&plan, r, ts_out);
+    if (ts_out && fclose(ts_out) && code == EXIT_OK)
+        code = EXIT_RUNTIME;
     if (!plan.quiet)
         report_text(plan.json_path && !strcmp(plan.json_path, "-") ? stderr : stdout, &plan, r);
     else if (code != EXIT_OK)

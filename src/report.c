@@ -56,6 +56,55 @@ static const char *fmt_count(char *buf, size_t len, uint64_t v)
     return buf;
 }
 
+#define VERDICT_MAX_REASONS 8
+#define VERDICT_LAG_US 1000   /* open loop: send lag p99 above 1 ms */
+#define VERDICT_BUSY 0.95f    /* a worker above 95% of its CPU */
+
+struct verdict {
+    bool saturated;
+    unsigned n;
+    char reasons[VERDICT_MAX_REASONS][96];
+};
+
+/* Did the generator keep up? Only open loop can tell: there the schedule
+ * says when each request was due. In closed loop a busy CPU is the expected
+ * state, so it is reported, not judged. */
+static void verdict_make(const struct plan *p, const struct result *r, struct verdict *v)
+{
+    const struct wstats *s = &r->total;
+    uint64_t lag = hist_percentile_us(&s->send_lag, 99);
+
+    memset(v, 0, sizeof(*v));
+    if (!p->open_loop)
+        return;
+    if (lag > VERDICT_LAG_US && v->n < VERDICT_MAX_REASONS)
+        snprintf(v->reasons[v->n++], sizeof(v->reasons[0]), "send lag p99 %llu us > %d us",
+                 (unsigned long long)lag, VERDICT_LAG_US);
+    if (s->dropped && v->n < VERDICT_MAX_REASONS)
+        snprintf(v->reasons[v->n++], sizeof(v->reasons[0]), "%llu requests dropped",
+                 (unsigned long long)s->dropped);
+    for (uint32_t i = 0; i < r->threads && i < PLAN_MAX_CPUS; i++)
+        if (r->worker_busy[i] > VERDICT_BUSY && v->n < VERDICT_MAX_REASONS)
+            snprintf(v->reasons[v->n++], sizeof(v->reasons[0]), "worker %u at %.0f%% CPU", i,
+                     r->worker_busy[i] * 100);
+    v->saturated = v->n > 0;
+}
+
+static void text_verdict(FILE *f, const struct plan *p, const struct result *r)
+{
+    struct verdict v;
+
+    verdict_make(p, r, &v);
+    if (!p->open_loop) {
+        fprintf(f, "  %-13sclosed loop: CPU use is information, not a verdict\n", "generator");
+        return;
+    }
+    fprintf(f, "  %-13s%s", "generator", v.saturated ? "SATURATED: " : "ok: kept the schedule");
+    for (unsigned i = 0; i < v.n; i++)
+        fprintf(f, "%s%s", i ? "; " : "", v.reasons[i]);
+    fputc('\n', f);
+}
+
 static void text_latency_row(FILE *f, const char *name, const struct hist *h)
 {
     char b[16];
@@ -123,7 +172,7 @@ static void text_header(FILE *f, const struct plan *p, const struct result *r)
     fputs("\n\n", f);
 }
 
-static void text_rates(FILE *f, const struct result *r)
+static void text_rates(FILE *f, const struct plan *p, const struct result *r)
 {
     const struct wstats *s = &r->total;
     char b[32], b2[32], in[16], out[16];
@@ -131,6 +180,10 @@ static void text_rates(FILE *f, const struct result *r)
 
     fprintf(f, "  %-13s%s sent   %s/s\n", "requests", fmt_count(b, sizeof(b), s->requests),
             fmt_count(b2, sizeof(b2), (uint64_t)(per_s(s->requests, r->duration_ns) + 0.5)));
+    if (p->open_loop)
+        fprintf(f, "  %-13s%s scheduled, %s dropped (never sent: no free connection within "
+                   "--timeout, or the run ended)\n", "schedule",
+                fmt_count(b, sizeof(b), s->scheduled), fmt_count(b2, sizeof(b2), s->dropped));
     text_status(f, s);
     text_counts(f, "errors", s->errors, err_name, ERR_NR);
     if (s->unsolicited)
@@ -156,13 +209,19 @@ static void text_rates(FILE *f, const struct result *r)
 void report_text(FILE *f, const struct plan *p, const struct result *r)
 {
     text_header(f, p, r);
-    text_rates(f, r);
+    text_rates(f, p, r);
     fprintf(f, "\n  %-18s %9s %9s", "latency", "min", "mean");
     for (size_t i = 0; i < NPCT; i++)
         fprintf(f, " %9s", pct_name[i]);
     fprintf(f, " %9s\n", "max");
     text_latency_row(f, "http_req_duration", &r->total.req_duration);
+    if (p->open_loop) {
+        text_latency_row(f, "service_time", &r->total.service_time);
+        text_latency_row(f, "send_lag", &r->total.send_lag);
+    }
     text_latency_row(f, "connect_time", &r->total.connect_time);
+    fputc('\n', f);
+    text_verdict(f, p, r);
     fprintf(f, "\n  %s (exit %d)\n", r->exit_reason, r->exit_code);
     fflush(f);
 }
@@ -229,6 +288,27 @@ static void json_hdr(struct json *j, const char *name, const char *value)
     json_str(j, NULL, buf);
 }
 
+static void json_config_model(struct json *j, const struct plan *p)
+{
+    json_str(j, "model", p->open_loop ? "open" : "closed");
+    json_dbl(j, "rate_per_s", p->rate);
+    json_arr_begin(j, "stages");
+    for (unsigned i = 0; p->stages_given && i < p->pace.nstages; i++) {
+        json_obj_begin(j, NULL);
+        json_dbl(j, "duration_s", secs(p->pace.stages[i].duration_ns));
+        json_dbl(j, "target", p->pace.stages[i].target);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_dbl(j, "stages_start", p->stages_given ? p->pace.start : 0);
+    json_str(j, "stages_unit", !p->stages_given ? "" : p->pace.is_rate ? "per_s" : "connections");
+    json_str(j, "arrival", p->poisson ? "poisson" : "uniform");
+    json_dbl(j, "warmup_s", secs(p->warmup_ns));
+    json_u64(j, "max_connections", p->max_connections);
+    json_dbl(j, "connect_rate_per_s", p->connect_rate);
+    json_dbl(j, "interval_s", secs(p->interval_ns));
+}
+
 static void json_config(struct json *j, const struct plan *p, const struct result *r)
 {
     size_t i;
@@ -257,6 +337,7 @@ static void json_config(struct json *j, const struct plan *p, const struct resul
                  plan_header_secret(p->headers[i].name) ? "[redacted]" : p->headers[i].value);
     json_arr_end(j);
     json_u64(j, "body_bytes", p->body_len);
+    json_config_model(j, p);
     json_obj_end(j);
 }
 
@@ -305,6 +386,8 @@ static void json_counters(struct json *j, const struct wstats *s)
     json_obj_end(j);
     json_u64(j, "in_flight_at_end", s->in_flight_at_end);
     json_u64(j, "unsolicited_responses", s->unsolicited);
+    json_u64(j, "scheduled", s->scheduled);
+    json_u64(j, "dropped", s->dropped);
     json_u64(j, "bytes_out", s->bytes_out);
     json_u64(j, "bytes_in", s->bytes_in);
     json_obj_end(j);
@@ -323,11 +406,22 @@ static void json_rates(struct json *j, const struct result *r)
     json_obj_end(j);
 }
 
-static void json_generator(struct json *j, const struct result *r)
+static void json_generator(struct json *j, const struct plan *p, const struct result *r)
 {
     uint64_t reqs = r->total.requests;
+    struct verdict v;
 
+    verdict_make(p, r, &v);
     json_obj_begin(j, "generator");
+    json_str(j, "verdict", v.saturated ? "saturated" : "ok");
+    json_arr_begin(j, "reasons");
+    for (unsigned i = 0; i < v.n; i++)
+        json_str(j, NULL, v.reasons[i]);
+    json_arr_end(j);
+    json_arr_begin(j, "cpu");
+    for (uint32_t i = 0; i < r->threads && i < PLAN_MAX_CPUS; i++)
+        json_dbl(j, NULL, r->worker_busy[i]);
+    json_arr_end(j);
     json_dbl(j, "cpu_user_s", secs(r->cpu_user_ns));
     json_dbl(j, "cpu_sys_s", secs(r->cpu_sys_ns));
     json_dbl(j, "cpu_us_per_request",
@@ -349,10 +443,14 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     json_dbl(&j, "duration_s", secs(r->duration_ns));
     json_counters(&j, &r->total);
     json_rates(&j, r);
-    json_generator(&j, r);
+    json_generator(&j, p, r);
     json_obj_begin(&j, "metrics");
     json_metric(&j, "http_req_duration", &r->total.req_duration);
     json_metric(&j, "connect_time", &r->total.connect_time);
+    if (p->open_loop) {
+        json_metric(&j, "http_req_service_time", &r->total.service_time);
+        json_metric(&j, "send_lag", &r->total.send_lag);
+    }
     json_obj_end(&j);
     json_obj_end(&j);
     json_end(&j);

@@ -30,6 +30,21 @@ void stats_init(struct wstats *s)
     memset(s, 0, sizeof(*s));
     hist_init(&s->req_duration);
     hist_init(&s->connect_time);
+    hist_init(&s->service_time);
+    hist_init(&s->send_lag);
+}
+
+void stats_reset_requests(struct wstats *s)
+{
+    s->requests = s->responses = s->bytes_out = s->bytes_in = 0;
+    memset(s->status_class, 0, sizeof(s->status_class));
+    memset(s->status, 0, sizeof(s->status));
+    memset(s->errors, 0, sizeof(s->errors));
+    s->in_flight_at_end = s->unsolicited = s->scheduled = s->dropped = 0;
+    s->first_err_errno = 0;
+    hist_init(&s->req_duration);
+    hist_init(&s->service_time);
+    hist_init(&s->send_lag);
 }
 
 static void add_array(uint64_t *dst, const uint64_t *src, size_t n)
@@ -54,12 +69,16 @@ void stats_merge(struct wstats *dst, const struct wstats *src)
     dst->conn_failed += src->conn_failed;
     dst->in_flight_at_end += src->in_flight_at_end;
     dst->unsolicited += src->unsolicited;
+    dst->scheduled += src->scheduled;
+    dst->dropped += src->dropped;
     if (!dst->first_conn_errno)
         dst->first_conn_errno = src->first_conn_errno;
     if (!dst->first_err_errno)
         dst->first_err_errno = src->first_err_errno;
     hist_merge(&dst->req_duration, &src->req_duration);
     hist_merge(&dst->connect_time, &src->connect_time);
+    hist_merge(&dst->service_time, &src->service_time);
+    hist_merge(&dst->send_lag, &src->send_lag);
 }
 
 enum cerr_kind stats_cerr_kind(int err)

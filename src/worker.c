@@ -17,6 +17,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "load.h"
+
 #define WORKER_IDLE_WAIT_NS 10000000ull /* stop-flag poll when idle */
 #define WORKER_BUF_SIZE 8192
 
@@ -38,7 +40,7 @@ uint64_t worker_rand(struct worker *w)
 }
 
 int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engine_ctl *ctl,
-                uint32_t nconns, uint64_t quota)
+                uint32_t nconns, uint32_t ninit, uint64_t quota)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
@@ -46,29 +48,37 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
     w->ctl = ctl;
     w->xp = &xport_plain;
     w->nconns = nconns;
+    w->ninit = ninit;
     w->quota = quota;
     w->cpu = p->ncpus ? p->cpus[id % p->ncpus] : -1;
     w->rng = (p->seed ^ (0x9E3779B97F4A7C15ull * (id + 1))) | 1;
     stats_init(&w->stats);
     w->conns = calloc(nconns ? nconns : 1, sizeof(*w->conns));
     w->ts = calloc((size_t)(nconns ? nconns : 1) * p->pipeline, sizeof(*w->ts));
+    w->ts_sent = calloc((size_t)(nconns ? nconns : 1) * p->pipeline, sizeof(*w->ts_sent));
     w->stamp_list = calloc(nconns ? nconns : 1, sizeof(*w->stamp_list));
-    if (!w->conns || !w->ts || !w->stamp_list) {
+    w->series = series_ring_new();
+    if (!w->conns || !w->ts || !w->ts_sent || !w->stamp_list || !w->series || load_init(w)) {
         worker_fini(w);
         return -ENOMEM;
     }
     for (uint32_t i = 0; i < nconns; i++)
-        conn_init(&w->conns[i], w, i, w->ts + (size_t)i * p->pipeline);
+        conn_init(&w->conns[i], w, i, w->ts + (size_t)i * p->pipeline,
+                  w->ts_sent + (size_t)i * p->pipeline);
     return 0;
 }
 
 void worker_fini(struct worker *w)
 {
+    load_fini(w);
+    series_ring_free(w->series);
+    w->series = NULL;
     free(w->conns);
     free(w->ts);
+    free(w->ts_sent);
     free(w->stamp_list);
     w->conns = NULL;
-    w->ts = NULL;
+    w->ts = w->ts_sent = NULL;
     w->stamp_list = NULL;
 }
 
@@ -78,6 +88,23 @@ void worker_stamp_later(struct worker *w, struct conn *c)
         return;
     c->flags |= CONN_F_STAMP;
     w->stamp_list[w->nstamp++] = c->slot;
+}
+
+/* One request's send time is known: closed loop measures from it, open
+ * loop measures from the intended time and records the lag. */
+static void worker_stamp_one(struct worker *w, struct conn *c, uint32_t j, uint64_t t)
+{
+    uint64_t lag;
+
+    c->ts_sent[j] = t;
+    if (!w->plan->open_loop) {
+        c->ts[j] = t;
+        return;
+    }
+    lag = t > c->ts[j] ? t - c->ts[j] : 0;
+    series_record_lag(w->series, lag);
+    if (w->in_run && c->ts[j] >= w->run_start_ns)
+        hist_record(&w->stats.send_lag, lag);
 }
 
 /* Give this turn's sends the time they are really handed to the kernel. */
@@ -96,7 +123,7 @@ static void worker_stamp(struct worker *w)
             continue; /* closed since: its requests are settled */
         c->flags &= ~CONN_F_STAMP;
         for (uint32_t n = 0; n < c->stamp_n; n++) {
-            c->ts[j] = t;
+            worker_stamp_one(w, c, j, t);
             if (++j == w->plan->pipeline)
                 j = 0;
         }
@@ -145,6 +172,14 @@ static void worker_begin_drain(struct worker *w)
         w->drain_deadline = w->now + window;
 }
 
+/* -n: every request of this worker's share has been sent (or dropped). */
+static bool worker_quota_sent(const struct worker *w)
+{
+    if (w->plan->open_loop)
+        return w->stats.scheduled >= w->quota && !w->backlog_len;
+    return w->stats.requests >= w->quota;
+}
+
 /* Decide whether the loop ends after this turn. */
 static bool worker_should_exit(struct worker *w)
 {
@@ -153,12 +188,18 @@ static bool worker_should_exit(struct worker *w)
 
     if (stop == ENGINE_STOP_ABORT)
         return true;
+    if (!w->started)
+        return stop != ENGINE_STOP_NONE;
     if (stop || (deadline && w->now >= deadline))
         worker_begin_drain(w);
-    else if (w->plan->requests && w->stats.requests >= w->quota)
+    else if (w->in_run && w->plan->requests && worker_quota_sent(w))
         w->stopping = true; /* -n: wait for every answer (or its timeout) */
     if (!w->stopping)
         return false;
+    if (w->backlog_len) {
+        w->stats.dropped += w->backlog_len; /* due, never sent: the run ended */
+        w->backlog_len = 0;
+    }
     if (!w->in_flight)
         return true;
     return w->drain_deadline && w->now >= w->drain_deadline;
@@ -171,7 +212,7 @@ static void worker_loop(struct worker *w)
         int ret;
 
         worker_stamp(w);
-        ret = uring_wait(&w->u, timer_wait_ns(&w->wheel, w->now, cap));
+        ret = uring_wait(&w->u, load_wait_ns(w, timer_wait_ns(&w->wheel, w->now, cap)));
         w->now = clock_ns();
         if (ret < 0 && ret != -EBUSY && ret != -EAGAIN) {
             w->setup_err = ret;
@@ -179,6 +220,7 @@ static void worker_loop(struct worker *w)
         }
         worker_drain_cqes(w);
         timer_expire(&w->wheel, w->now);
+        load_tick(w);
         if (worker_should_exit(w))
             return;
     }
@@ -223,21 +265,24 @@ void *worker_main(void *arg)
 {
     struct worker *w = arg;
 
+    w->begin_ns = clock_ns();
     worker_pin(w);
     w->setup_err = worker_setup_ring(w);
     w->ring_flags = w->u.setup_flags;
     /* everyone meets at the barrier, failed or not, so the engine never hangs */
     pthread_barrier_wait(&w->ctl->start);
-    pthread_barrier_wait(&w->ctl->start); /* the engine has read the clock */
+    pthread_barrier_wait(&w->ctl->start); /* the engine has checked every set-up */
     if (!w->setup_err && atomic_load(&w->ctl->stop) == ENGINE_STOP_NONE) {
         w->now = clock_ns();
         timer_wheel_init(&w->wheel, w->now);
-        for (uint32_t i = 0; i < w->nconns; i++)
-            conn_connect(&w->conns[i]);
+        load_begin(w);
         worker_loop(w);
     }
     w->end_ns = clock_ns();
-    w->stats.in_flight_at_end = w->in_flight;
+    w->now = w->end_ns;
+    if (w->started)
+        load_series_publish(w); /* the last, partial interval */
+    w->stats.in_flight_at_end = w->in_flight - w->warm_left;
     worker_cpu_times(w);
     uring_fini(&w->u);
     atomic_fetch_add(&w->ctl->finished, 1);

@@ -1,0 +1,232 @@
+/*
+ * series.c - interval snapshots from the workers to the main thread, merged
+ * into the NDJSON time series and the live progress line. See series.h for
+ * the hand-over protocol.
+ */
+#include "series.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pace.h"
+#include "plan.h"
+#include "units.h"
+
+struct series_ring *series_ring_new(void)
+{
+    struct series_ring *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    hist_init(&r->dur);
+    hist_init(&r->lag);
+    return r;
+}
+
+void series_ring_free(struct series_ring *r)
+{
+    free(r);
+}
+
+static void counts_sub(struct series_counts *d, const struct series_counts *a,
+                       const struct series_counts *b)
+{
+    d->requests = a->requests - b->requests;
+    d->responses = a->responses - b->responses;
+    d->errors = a->errors - b->errors;
+    d->dropped = a->dropped - b->dropped;
+    d->scheduled = a->scheduled - b->scheduled;
+}
+
+void series_publish(struct series_ring *r, const struct series_counts *cum, uint32_t conns)
+{
+    uint64_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    struct series_snap *s = &r->slot[seq % SERIES_SLOTS];
+
+    s->index = r->index;
+    counts_sub(&s->d, cum, &r->last);
+    s->connections = conns;
+    memcpy(&s->dur, &r->dur, sizeof(s->dur));
+    memcpy(&s->lag, &r->lag, sizeof(s->lag));
+    atomic_store_explicit(&r->seq, seq + 1, memory_order_release);
+    r->last = *cum;
+    hist_init(&r->dur);
+    hist_init(&r->lag);
+}
+
+void series_counts_reset(struct series_ring *r)
+{
+    memset(&r->last, 0, sizeof(r->last));
+}
+
+int series_reader_init(struct series_reader *s, struct series_ring **rings, uint32_t n,
+                       const void *plan, FILE *out, bool tty, bool plain)
+{
+    const struct plan *p = plan;
+
+    memset(s, 0, sizeof(*s));
+    s->rings = rings;
+    s->nrings = n;
+    s->plan = plan;
+    s->out = out;
+    s->tty = tty;
+    s->plain = plain;
+    s->interval_ns = p->interval_ns;
+    s->warmup_ns = p->warmup_ns;
+    s->total_ns = p->warmup_ns + p->duration_ns;
+    s->seen = calloc(n, sizeof(*s->seen));
+    s->latest = calloc(n, sizeof(*s->latest));
+    s->acc = calloc(SERIES_SLOTS, sizeof(*s->acc));
+    if (!s->seen || !s->latest || !s->acc) {
+        series_reader_fini(s);
+        return -1;
+    }
+    for (unsigned i = 0; i < SERIES_SLOTS; i++) {
+        s->acc[i].index = i;
+        hist_init(&s->acc[i].dur);
+        hist_init(&s->acc[i].lag);
+    }
+    return 0;
+}
+
+void series_reader_fini(struct series_reader *s)
+{
+    if (s->drew && s->tty)
+        fputs("\r\033[K", stderr); /* the status line leaves no trace */
+    free(s->seen);
+    free(s->latest);
+    free(s->acc);
+    s->seen = s->latest = NULL;
+    s->acc = NULL;
+}
+
+static const char *phase_of(const struct series_reader *s, uint64_t t_end)
+{
+    if (t_end <= s->warmup_ns)
+        return "warmup";
+    if (!s->total_ns || t_end <= s->total_ns + s->interval_ns / 2)
+        return "run";
+    return "drain";
+}
+
+static double target_of(const struct series_reader *s, uint64_t t_end)
+{
+    const struct plan *p = s->plan;
+
+    if (t_end <= s->warmup_ns)
+        return p->warmup_value;
+    /* the middle of the interval: for a linear ramp, the interval's mean */
+    if (p->open_loop || p->conn_stages)
+        return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2);
+    return p->connections;
+}
+
+static void emit_json(struct series_reader *s, const struct series_snap *a, uint64_t t_end)
+{
+    double secs = (double)s->interval_ns / 1e9;
+
+    fprintf(s->out,
+            "{\"t_s\": %.3f, \"phase\": \"%s\", \"target\": %.3f, \"requests\": %llu, "
+            "\"responses\": %llu, \"errors\": %llu, \"rps\": %.3f, \"p50_us\": %llu, "
+            "\"p90_us\": %llu, \"p99_us\": %llu, \"max_us\": %.3f, \"connections\": %u, "
+            "\"send_lag_p99_us\": %llu, \"dropped\": %llu}\n",
+            (double)t_end / 1e9, phase_of(s, t_end), target_of(s, t_end),
+            (unsigned long long)a->d.requests, (unsigned long long)a->d.responses,
+            (unsigned long long)a->d.errors, (double)a->d.responses / secs,
+            (unsigned long long)hist_percentile_us(&a->dur, 50),
+            (unsigned long long)hist_percentile_us(&a->dur, 90),
+            (unsigned long long)hist_percentile_us(&a->dur, 99),
+            a->dur.count ? (double)a->dur.max_ns / 1000 : 0, a->connections,
+            (unsigned long long)hist_percentile_us(&a->lag, 99),
+            (unsigned long long)a->d.dropped);
+    fflush(s->out);
+}
+
+static void emit_progress(struct series_reader *s, const struct series_snap *a, uint64_t t_end)
+{
+    const struct plan *p = s->plan;
+    char el[16], tot[16], p99[16];
+    double secs = (double)s->interval_ns / 1e9;
+    uint64_t every = s->interval_ns ? 10000000000ull / s->interval_ns : 10;
+
+    if (!s->tty && !(s->plain && every && (a->index + 1) % (every ? every : 1) == 0))
+        return;
+    units_fmt_duration(el, sizeof(el), t_end - t_end % 1000000000ull);
+    units_fmt_duration(tot, sizeof(tot), s->total_ns);
+    units_fmt_duration(p99, sizeof(p99), hist_percentile_us(&a->dur, 99) * 1000);
+    fprintf(stderr, "%s[%s / %s] %s target %.0f%s  %.0f req/s  p99 %s  errors %llu  conns %u%s",
+            s->tty ? "\r\033[K" : "", el, s->total_ns ? tot : "-", phase_of(s, t_end),
+            target_of(s, t_end), p->open_loop ? "/s" : " conns", (double)a->d.responses / secs,
+            p99, (unsigned long long)a->d.errors, a->connections, s->tty ? "" : "\n");
+    fflush(stderr);
+    s->drew = true;
+}
+
+static void emit(struct series_reader *s)
+{
+    struct series_snap *a = &s->acc[s->emit % SERIES_SLOTS];
+    uint64_t t_end = (s->emit + 1) * s->interval_ns;
+
+    if (s->out)
+        emit_json(s, a, t_end);
+    emit_progress(s, a, t_end);
+    memset(&a->d, 0, sizeof(a->d));
+    a->connections = 0;
+    hist_init(&a->dur);
+    hist_init(&a->lag);
+    a->index = s->emit + SERIES_SLOTS;
+    s->emit++;
+}
+
+static void merge(struct series_reader *s, const struct series_snap *src)
+{
+    struct series_snap *a;
+
+    while (src->index >= s->emit + SERIES_SLOTS)
+        emit(s); /* a worker ran far ahead: make room */
+    if (src->index < s->emit) {
+        s->lost++;
+        return;
+    }
+    a = &s->acc[src->index % SERIES_SLOTS];
+    a->d.requests += src->d.requests;
+    a->d.responses += src->d.responses;
+    a->d.errors += src->d.errors;
+    a->d.dropped += src->d.dropped;
+    a->d.scheduled += src->d.scheduled;
+    a->connections += src->connections;
+    hist_merge(&a->dur, &src->dur);
+    hist_merge(&a->lag, &src->lag);
+}
+
+void series_poll(struct series_reader *s, bool final)
+{
+    uint64_t upto = UINT64_MAX;
+
+    for (uint32_t i = 0; i < s->nrings; i++) {
+        struct series_ring *r = s->rings[i];
+        uint64_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
+
+        for (; s->seen[i] < seq; s->seen[i]++) {
+            if (seq - s->seen[i] > SERIES_SLOTS) {
+                s->lost++; /* lapped: that snapshot was overwritten */
+                continue;
+            }
+            merge(s, &r->slot[s->seen[i] % SERIES_SLOTS]);
+            s->latest[i] = r->slot[s->seen[i] % SERIES_SLOTS].index + 1;
+        }
+        if (s->latest[i] < upto)
+            upto = s->latest[i];
+    }
+    while (s->emit < upto)
+        emit(s);
+    if (final) {
+        uint64_t last = 0;
+
+        for (uint32_t i = 0; i < s->nrings; i++)
+            if (s->latest[i] > last)
+                last = s->latest[i];
+        while (s->emit < last)
+            emit(s);
+    }
+}
