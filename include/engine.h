@@ -5,6 +5,7 @@
 #ifndef STAMPEDE_ENGINE_H
 #define STAMPEDE_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -25,6 +26,7 @@ struct result {
     int exit_code;
     char exit_reason[256];
     int signal;                /* first stop signal, 0 if none */
+    bool gave_up;              /* stopped: no connection at all in --connect-timeout */
     unsigned ring_flags;       /* setup flags obtained (worker 0) */
     uint32_t threads;
     int worker_cpus[PLAN_MAX_CPUS];

@@ -28,6 +28,7 @@ struct engine_ctl {
     uint64_t run_start_ns;  /* start + warm-up: statistics count from here */
     uint64_t deadline_ns;   /* run end; 0: none. Written before start_ns is published */
     atomic_uint ready;      /* workers whose initial connects have resolved */
+    atomic_uint connected;  /* workers that have established any connection */
     pthread_barrier_t start;
     atomic_uint finished;   /* workers whose loop has ended */
 };

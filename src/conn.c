@@ -184,7 +184,8 @@ static void conn_on_connect(struct conn *c, int res)
     timer_cancel(&w->wheel, &c->timer);
     c->state = CONN_ST_ACTIVE;
     c->flags |= CONN_F_ESTABLISHED;
-    w->stats.conn_established++;
+    if (!w->stats.conn_established++)
+        atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     w->established++;
     hist_record(&w->stats.connect_time, w->now - c->connect_start_ns);
     load_conn_resolved(w, c);

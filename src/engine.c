@@ -92,6 +92,21 @@ static bool engine_connects_done(const struct plan *p, struct engine_ctl *ctl, u
     return atomic_load(&ctl->ready) >= p->threads || clock_ns() >= limit;
 }
 
+/* A run that has not established a single connection a whole
+ * --connect-timeout after the clock started stops: retrying longer would
+ * only make a typo in the URL look like a hang (-n alone has no end). */
+static void engine_give_up(const struct plan *p, struct engine_ctl *ctl, struct result *r)
+{
+    uint64_t start = atomic_load(&ctl->start_ns);
+
+    if (!start || r->gave_up || atomic_load(&ctl->connected) ||
+        clock_ns() < start + p->connect_timeout_ns)
+        return;
+    r->gave_up = true;
+    if (atomic_load(&ctl->stop) == ENGINE_STOP_NONE)
+        atomic_store(&ctl->stop, ENGINE_STOP_GRACEFUL);
+}
+
 /* Wait for the workers, turning signals into stop requests. */
 static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct result *r,
                             struct series_reader *sr)
@@ -113,6 +128,7 @@ static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct
         sig = sigtimedwait(&set, NULL, atomic_load(&ctl->start_ns) ? &poll : &(struct timespec){0, 1000000});
         if (sr && atomic_load(&ctl->start_ns))
             series_poll(sr, false);
+        engine_give_up(p, ctl, r);
         if (sig <= 0)
             continue;
         if (!first) {
@@ -180,8 +196,8 @@ static void engine_verdict(const struct plan *p, struct result *r)
                 n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %llu", n ? ", " : "",
                                       err_name[k], (unsigned long long)s->errors[k]);
         r->exit_code = EXIT_RUNTIME;
-        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s%s%s%s",
-                 p->addr_str, err ? ": " : "", err ? strerror(err) : "",
+        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s%s%s%s%s",
+                 p->addr_str, r->gave_up ? " (gave up: no connection within --connect-timeout)" : "", err ? ": " : "", err ? strerror(err) : "",
                  *kinds ? (err ? " (" : ": ") : "", kinds, *kinds && err ? ")" : "");
     } else {
         r->exit_code = EXIT_OK;

@@ -36,3 +36,12 @@ jassert "$j" "c['responses'] > 0" "c['responses'] <= $ANSWERED" \
     "0 < errs <= 10" "errs == c['errors']['conn_reset'] + c['errors']['conn_closed']" \
     "c['conn_errors']['connect_refused'] > 0" "c['connections']['opened'] <= 400" \
     "c['connections']['established'] >= 10" "c['in_flight_at_end'] == 0"
+
+# -n alone has no deadline: a run that never connects gives up after
+# --connect-timeout instead of retrying forever
+t0=$(date +%s%N)
+run_st -n 100 -c 2 --connect-timeout 1s "http://127.0.0.1:$port/"
+t1=$(date +%s%N)
+expect_rc 1
+grep -q "gave up" "$T_TMP/out" || fail "-n against a refusing port: no 'gave up' in the report"
+[ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "-n against a refusing port took $(((t1 - t0) / 1000000)) ms"
