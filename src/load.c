@@ -23,6 +23,7 @@
 #include "worker.h"
 
 #define LOAD_CONN_TICK_NS 1000000ull /* connection targets move at most every 1 ms */
+#define LOAD_START_POLL_NS 1000000ull /* how often a worker looks for the start */
 
 int load_init(struct worker *w)
 {
@@ -306,7 +307,7 @@ void load_tick(struct worker *w)
     if (!w->started) {
         uint64_t start = atomic_load_explicit(&w->ctl->start_ns, memory_order_acquire);
 
-        if (!start)
+        if (!start || w->now < start)
             return;
         load_on_start(w, start);
     }
@@ -326,7 +327,15 @@ uint64_t load_wait_ns(const struct worker *w, uint64_t cap_ns)
 {
     uint64_t due;
 
-    if (!w->plan->open_loop || !w->started || w->ps.next_ns == PACE_NEVER || w->stopping)
+    if (!w->started) {
+        /* poll the engine's start often enough to begin on time */
+        uint64_t start = atomic_load_explicit(&w->ctl->start_ns, memory_order_acquire);
+
+        if (start > w->now)
+            return start - w->now < cap_ns ? start - w->now : cap_ns;
+        return cap_ns < LOAD_START_POLL_NS ? cap_ns : LOAD_START_POLL_NS;
+    }
+    if (!w->plan->open_loop || w->ps.next_ns == PACE_NEVER || w->stopping)
         return cap_ns;
     due = w->origin_ns + w->ps.next_ns;
     if (due <= w->now)

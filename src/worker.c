@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -244,6 +245,8 @@ static void worker_pin(struct worker *w)
 {
     cpu_set_t set;
 
+    /* the default 50 us timer slack would show up as send lag in open loop */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     if (w->cpu < 0)
         return;
     CPU_ZERO(&set);

@@ -4,7 +4,8 @@
 1. Rate sweep, stampede -R vs wrk2 -R, alternating at each rate: the highest
    rate each holds cleanly. stampede: achieved within 1% of the target, no
    drops, send lag p99 < 100 us (its own measure of lateness). wrk2 has no
-   send-lag measure: achieved within 1% and corrected p99 below 10 ms.
+   send-lag measure: achieved within 3% (its req/s counts its calibration
+   period) and corrected p99 below 10 ms.
 2. CPU per request of open loop vs closed loop at the same request rate.
 
 wrk2 is not packaged by Debian: build it from a snapshot outside the repo
@@ -82,7 +83,8 @@ def main():
             w = run_wrk2(args, port, rate)
             s = run_stampede(args, port, rate)
             s_ok = abs(s["rps"] - rate) <= rate / 100 and not s["dropped"] and s["lag_p99_us"] < 100
-            w_ok = abs(w["rps"] - rate) <= rate / 100 and w["p99_ms"] < 10
+            # wrk2's req/s includes its calibration second: allow 3%
+            w_ok = w["rps"] >= rate * 0.97 and w["p99_ms"] < 10
             print(f"| {rate} | {s['rps']:.0f} | {s['lag_p99_us']} us | {s['dropped']} | "
                   f"{s['p99_ms']:.2f} ms | {s['cpu_us']:.1f} us | {'yes' if s_ok else 'no'} | "
                   f"{w['rps']:.0f} | {w['p99_ms']:.2f} ms | {w['cpu_us']:.1f} us | "
