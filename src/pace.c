@@ -298,8 +298,11 @@ uint64_t pace_time_of(const struct pace_plan *p, double a)
         const struct pace_stage *st = &p->stages[i];
 
         pace_seg_init(&g, st, r0);
-        /* zero-rate stages have count 0 and are skipped: b > 0 always */
-        if (a - n <= g.count)
+        /* Compare with the very sum pace_count_at builds, not a - n <= count:
+         * (n + c) - n can exceed c by an ulp, which would push an arrival
+         * due at a stage's end into the next stage, or to PACE_NEVER.
+         * Zero-rate stages add 0 and are skipped: a > n there. */
+        if (a <= n + g.count)
             return base_ns + pace_seg_time_ns(&g, a - n, st->duration_ns);
         n += g.count;
         base_ns += st->duration_ns;

@@ -35,16 +35,35 @@ struct tgt_config {
 };
 
 /*
- * Prebuilt response bytes. `many` holds `copies` back-to-back copies of the
- * plain response so k pipelined answers leave in one send; `close` adds
- * "Connection: close"; `bad` is the 400 for oversized heads.
+ * Kinds of response. Bit 0: head only (the request was HEAD: same headers,
+ * Content-Length of the body it would carry, no body). Bit 1: the head
+ * echoes "Connection: keep-alive" (an HTTP/1.0 peer that asked for it must
+ * see it, or it closes, e.g. `ab -k`). HTTP/1.1 requests get kinds 0 and 1.
  */
-struct tgt_resp {
+enum tgt_kind { TGT_KIND_BODY, TGT_KIND_HEAD, TGT_KIND_BODY_KA, TGT_KIND_HEAD_KA, TGT_KIND_NR };
+#define TGT_KIND_F_HEAD 1u
+#define TGT_KIND_F_KA 2u
+
+/* Cap on the copies in one prebuilt batch (a connection counts them in a byte). */
+#define TGT_RESP_MAX_COPIES 64u
+
+/* `copies` back-to-back copies of one response, so k pipelined answers of
+ * the same kind leave in one send. */
+struct tgt_resp_batch {
     char *many;
     uint32_t one_bytes;
     uint32_t copies;
-    char *close;
-    uint32_t close_bytes;
+};
+
+/*
+ * Prebuilt response bytes: a batch per kind; `close` adds "Connection:
+ * close" (index 1: its head-only variant); `bad` is the 400 for oversized
+ * heads.
+ */
+struct tgt_resp {
+    struct tgt_resp_batch kind[TGT_KIND_NR];
+    char *close[2];
+    uint32_t close_bytes[2];
     char *bad;
     uint32_t bad_bytes;
 };
@@ -78,20 +97,29 @@ void *tgt_worker_main(void *arg);
  * connection.
  */
 struct tgt_req_parser {
-    uint64_t clen;       /* Content-Length while in the head, then body left */
+    uint64_t clen;       /* request line: its last 8 bytes; head: Content-Length; then body left */
     uint32_t head_bytes; /* bytes of the current head seen so far */
     uint8_t st;          /* TGT_PS_* in target_parse.c */
-    uint8_t idx;         /* match position in a header name or "close" */
-    uint8_t cand;        /* header names still matching */
-    uint8_t flags;       /* saw "Connection: close" */
+    uint8_t idx;         /* match position in "HEAD ", a header name or "close" */
+    uint8_t cand;        /* header names still matching; request line: 9th last byte;
+                            Connection value: match position in "keep-alive" */
+    uint8_t flags;       /* FLAG_* in target_parse.c */
 };
 
 enum tgt_parse_result {
-    TGT_PARSE_BAD = -1,      /* head over TGT_MAX_HEAD_BYTES or bad length */
-    TGT_PARSE_MORE = 0,      /* all input consumed, request incomplete */
-    TGT_PARSE_REQ = 1,       /* one request complete */
-    TGT_PARSE_REQ_CLOSE = 2, /* one request complete; it asked to close */
+    TGT_PARSE_BAD = -1, /* head over TGT_MAX_HEAD_BYTES or bad length */
+    TGT_PARSE_MORE = 0, /* all input consumed, request incomplete */
+    TGT_PARSE_REQ = 1,  /* one request complete; TGT_REQ_* bits may be or-ed in */
 };
+/* Bits of a complete request's result; bits 1-2 are its enum tgt_kind. */
+#define TGT_REQ_HEAD (TGT_KIND_F_HEAD << 1)
+#define TGT_REQ_KA (TGT_KIND_F_KA << 1)
+#define TGT_REQ_CLOSE 8 /* "Connection: close", or HTTP/1.0 without keep-alive */
+
+static inline enum tgt_kind tgt_req_kind(int r)
+{
+    return (enum tgt_kind)(((unsigned)r >> 1) & 3u);
+}
 
 /* Parse from buf; *used_bytes says how much was consumed. Stops after each
  * complete request so the caller can decide whether to read on. The parser

@@ -1,7 +1,7 @@
 /*
  * target_net.c - start-up pieces of stampede-target that are not the ring:
  * the per-thread SO_REUSEPORT listening sockets and the prebuilt response
- * bytes.
+ * bytes (one batch per kind of response, target.h).
  *
  * Listening sockets stay plain fds: there is one per thread, so they cost
  * nothing against RLIMIT_NOFILE, and binding them before any thread starts
@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,6 @@
 #define LISTEN_BACKLOG 4096
 /* Cap on one prebuilt batch; bigger responses are sent one copy per send. */
 #define RESP_BATCH_BYTES (256u << 10)
-#define RESP_MAX_COPIES 64u
 
 static void addr_set_port(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -102,8 +102,10 @@ void tgt_format_addr(const struct sockaddr_storage *ss, uint16_t port, char *buf
     }
 }
 
-/* Head + body ("Hello, World!" repeated and truncated) into a new buffer. */
-static char *resp_make(const char *extra, uint64_t body_bytes, uint32_t *out_bytes)
+/* Head, then unless head_only the body ("Hello, World!" repeated and
+ * truncated), into a new buffer. A head-only response keeps the body's
+ * Content-Length: it answers a HEAD. */
+static char *resp_make(const char *extra, uint64_t body_bytes, bool head_only, uint32_t *out_bytes)
 {
     static const char hello[] = "Hello, World!";
     char head[160];
@@ -111,14 +113,15 @@ static char *resp_make(const char *extra, uint64_t body_bytes, uint32_t *out_byt
                         "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n"
                         "Content-Type: text/plain\r\n%s\r\n",
                         (unsigned long long)body_bytes, extra);
-    char *b = malloc((size_t)hlen + body_bytes);
+    uint64_t body = head_only ? 0 : body_bytes;
+    char *b = malloc((size_t)hlen + body);
 
     if (!b)
         return NULL;
     memcpy(b, head, (size_t)hlen);
-    for (uint64_t i = 0; i < body_bytes; i++)
+    for (uint64_t i = 0; i < body; i++)
         b[hlen + i] = hello[i % (sizeof(hello) - 1)];
-    *out_bytes = (uint32_t)(hlen + body_bytes);
+    *out_bytes = (uint32_t)(hlen + body);
     return b;
 }
 
@@ -126,7 +129,24 @@ static uint32_t resp_copies(uint32_t one_bytes)
 {
     uint32_t n = RESP_BATCH_BYTES / one_bytes;
 
-    return n < 1 ? 1 : n > RESP_MAX_COPIES ? RESP_MAX_COPIES : n;
+    return n < 1 ? 1 : n > TGT_RESP_MAX_COPIES ? TGT_RESP_MAX_COPIES : n;
+}
+
+/* One kind's batch of back-to-back copies; 0 or -ENOMEM. */
+static int resp_batch_build(struct tgt_resp_batch *b, enum tgt_kind kind, uint64_t body_bytes)
+{
+    const char *extra = (kind & TGT_KIND_F_KA) ? "Connection: keep-alive\r\n" : "";
+    char *one = resp_make(extra, body_bytes, kind & TGT_KIND_F_HEAD, &b->one_bytes);
+
+    if (!one)
+        return -ENOMEM;
+    b->copies = resp_copies(b->one_bytes);
+    b->many = malloc((size_t)b->one_bytes * b->copies);
+    if (b->many)
+        for (uint32_t i = 0; i < b->copies; i++)
+            memcpy(b->many + (size_t)i * b->one_bytes, one, b->one_bytes);
+    free(one);
+    return b->many ? 0 : -ENOMEM;
 }
 
 /* Build all response variants; 0 or -ENOMEM. */
@@ -134,23 +154,17 @@ int tgt_resp_build(struct tgt_resp *r, uint64_t body_bytes)
 {
     static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
                               "Connection: close\r\n\r\n";
-    uint32_t one_bytes;
-    char *one = resp_make("", body_bytes, &one_bytes);
+    static const char close[] = "Connection: close\r\n";
+    int ret = 0;
 
     memset(r, 0, sizeof(*r));
-    if (!one)
-        return -ENOMEM;
-    r->one_bytes = one_bytes;
-    r->copies = resp_copies(one_bytes);
-    r->many = malloc((size_t)one_bytes * r->copies);
-    r->close = resp_make("Connection: close\r\n", body_bytes, &r->close_bytes);
+    for (unsigned k = 0; k < TGT_KIND_NR && ret == 0; k++)
+        ret = resp_batch_build(&r->kind[k], (enum tgt_kind)k, body_bytes);
+    r->close[0] = resp_make(close, body_bytes, false, &r->close_bytes[0]);
+    r->close[1] = resp_make(close, body_bytes, true, &r->close_bytes[1]);
     r->bad = strdup(bad);
     r->bad_bytes = sizeof(bad) - 1;
-    if (r->many)
-        for (uint32_t i = 0; i < r->copies; i++)
-            memcpy(r->many + (size_t)i * one_bytes, one, one_bytes);
-    free(one);
-    if (!r->many || !r->close || !r->bad) {
+    if (ret < 0 || !r->close[0] || !r->close[1] || !r->bad) {
         tgt_resp_free(r);
         return -ENOMEM;
     }
@@ -159,8 +173,10 @@ int tgt_resp_build(struct tgt_resp *r, uint64_t body_bytes)
 
 void tgt_resp_free(struct tgt_resp *r)
 {
-    free(r->many);
-    free(r->close);
+    for (unsigned k = 0; k < TGT_KIND_NR; k++)
+        free(r->kind[k].many);
+    free(r->close[0]);
+    free(r->close[1]);
     free(r->bad);
     memset(r, 0, sizeof(*r));
 }

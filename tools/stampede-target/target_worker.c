@@ -16,6 +16,15 @@
  * request order; a provided buffer is never held past its CQE (the request
  * parser keeps its state in 16 bytes instead of copying partial heads).
  *
+ * Responses owed are runs of one kind (target.h: with body, head only for
+ * HEAD, each maybe echoing keep-alive to HTTP/1.0); a send carries up to
+ * one prebuilt batch of a single run. The first run lives in the
+ * connection (ready, ready_kind); later runs of another kind, which only a
+ * peer mixing HEAD with GET (or HTTP/1.0 with 1.1) in a pipeline creates,
+ * wait in a per-thread pool of run nodes, as a circular list whose tail
+ * the connection holds (runq). A peer that never mixes never touches it:
+ * plain GET keep-alive costs one more compare than before.
+ *
  * --delay: every response is due delay_ns after the wake-up that saw its
  * request. The delay is the same for all, so due times grow in arrival
  * order and one FIFO per thread replaces a timer structure: the loop waits
@@ -65,8 +74,10 @@
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN };
 #define UD_GEN_MASK 0xffffffu
 
+#define RUNS_INIT 1024u
+
 enum { ST_FREE, ST_OPEN, ST_LINGER, ST_CLOSING };
-enum { FINAL_NONE, FINAL_CLOSE, FINAL_BAD };
+enum { FINAL_NONE, FINAL_CLOSE, FINAL_CLOSE_HEAD, FINAL_BAD };
 enum {
     F_RECV = 1 << 0,        /* multishot recv armed */
     F_SEND = 1 << 1,        /* a send in flight */
@@ -84,22 +95,40 @@ struct conn {
     struct tgt_req_parser p;
     uint32_t gen;
     uint32_t nreq;       /* requests counted for --close-after */
-    uint32_t ready;      /* plain responses due now, not yet sent */
+    uint32_t ready;      /* plain responses of ready_kind due now, not yet sent */
+    uint32_t runq;       /* tail of the runs due after those (pool index), 0 = none */
     uint32_t delayed;    /* responses (final included) in the delay FIFO */
-    uint32_t send_n;     /* responses in the send in flight */
-    uint32_t send_off;   /* bytes of it sent so far (short sends) */
+    uint32_t send_off;   /* bytes of the send in flight sent so far (short sends) */
     uint32_t send_bytes;
-    uint8_t state, final;
-    uint16_t flags;
+    uint8_t send_n;      /* responses in it, at most TGT_RESP_MAX_COPIES */
+    uint8_t state;
+    uint16_t flags : 10, final : 2, ready_kind : 2, send_kind : 2; /* FINAL_*, enum tgt_kind */
 };
 _Static_assert(sizeof(struct conn) == 48, "per-connection state grew");
+_Static_assert(TGT_RESP_MAX_COPIES <= UINT8_MAX, "send_n is a byte");
+_Static_assert(TGT_KIND_NR <= 4, "kinds are 2-bit fields");
 
-/* A delayed batch of responses, or (n, final unused) a linger deadline. */
+/* A run of responses of one kind; pool nodes form circular lists. */
+struct run {
+    uint32_t next;
+    uint32_t n;
+    uint8_t kind;
+};
+
+/* Per-thread pool of run nodes; node 0 is never used, so 0 means none.
+ * Free nodes are a stack linked through next. */
+struct runpool {
+    struct run *v;
+    uint32_t cap, free;
+};
+
+/* A delayed run of responses, or (n, final, kind unused) a linger deadline. */
 struct due {
     uint64_t due_ns;
     uint32_t slot, gen;
     uint32_t n;     /* plain responses */
-    uint32_t final; /* 1 when the final response follows them */
+    uint16_t final; /* 1 when the final response follows them */
+    uint16_t kind;  /* enum tgt_kind of the n */
 };
 
 /* FIFO of deadlines; head/tail run free, cap is a power of two. */
@@ -120,6 +149,7 @@ struct loop {
     int br_added; /* buffers given back in this batch, not yet visible */
     struct dueq dq; /* delayed responses */
     struct dueq lq; /* linger deadlines */
+    struct runpool runs; /* runs queued behind a connection's ready ones */
     uint64_t now_ns; /* read once per wake-up */
     uint64_t answered;
     uint64_t accept_retry_ns;
@@ -190,7 +220,8 @@ static int dueq_push(struct dueq *q, const struct due *d)
     if (q->tail != q->head) {
         struct due *t = &q->v[(q->tail - 1) & (q->cap - 1)];
 
-        if (t->slot == d->slot && t->gen == d->gen && t->due_ns == d->due_ns && !t->final) {
+        if (t->slot == d->slot && t->gen == d->gen && t->due_ns == d->due_ns && !t->final &&
+            (t->kind == d->kind || d->n == 0)) {
             t->n += d->n;
             t->final = d->final;
             return 0;
@@ -200,6 +231,70 @@ static int dueq_push(struct dueq *q, const struct due *d)
         return -ENOMEM;
     q->v[q->tail++ & (q->cap - 1)] = *d;
     return 0;
+}
+
+/* Grow by doubling; indices stay valid, so realloc may move the nodes. */
+static int runs_grow(struct runpool *rp)
+{
+    uint32_t cap = rp->cap ? rp->cap * 2 : RUNS_INIT;
+    struct run *v = realloc(rp->v, sizeof(*v) * cap);
+
+    if (!v)
+        return -ENOMEM;
+    for (uint32_t i = cap - 1; i >= (rp->cap ? rp->cap : 1); i--) {
+        v[i].next = rp->free;
+        rp->free = i;
+    }
+    rp->v = v;
+    rp->cap = cap;
+    return 0;
+}
+
+/* Append n responses of kind to the list whose tail is *tail, merging
+ * with the tail run when it has the same kind. 0 or -ENOMEM. */
+static int runs_push(struct runpool *rp, uint32_t *tail, uint32_t n, unsigned kind)
+{
+    struct run *t = *tail ? &rp->v[*tail] : NULL;
+    uint32_t x;
+
+    if (t && t->kind == kind && (uint64_t)t->n + n <= UINT32_MAX) {
+        t->n += n;
+        return 0;
+    }
+    if (!rp->free && runs_grow(rp) < 0)
+        return -ENOMEM;
+    x = rp->free;
+    rp->free = rp->v[x].next;
+    rp->v[x] = (struct run){.next = *tail ? rp->v[*tail].next : x, .n = n, .kind = (uint8_t)kind};
+    if (*tail)
+        rp->v[*tail].next = x;
+    *tail = x;
+    return 0;
+}
+
+/* Remove the oldest run of a non-empty list into *n, *kind. */
+static void runs_pop(struct runpool *rp, uint32_t *tail, uint32_t *n, unsigned *kind)
+{
+    uint32_t h = rp->v[*tail].next;
+
+    *n = rp->v[h].n;
+    *kind = rp->v[h].kind;
+    if (h == *tail)
+        *tail = 0;
+    else
+        rp->v[*tail].next = rp->v[h].next;
+    rp->v[h].next = rp->free;
+    rp->free = h;
+}
+
+/* Give a whole list back to the pool. */
+static void runs_drop(struct runpool *rp, uint32_t *tail)
+{
+    uint32_t n;
+    unsigned kind;
+
+    while (*tail)
+        runs_pop(rp, tail, &n, &kind);
 }
 
 static void conn_arm_recv(struct loop *l, struct conn *c, uint32_t slot)
@@ -228,6 +323,7 @@ static void conn_close(struct loop *l, struct conn *c, uint32_t slot)
         return;
     }
     c->state = ST_CLOSING;
+    runs_drop(&l->runs, &c->runq);
     if (io_uring_sq_space_left(&l->ring) < 2)
         io_uring_submit(&l->ring);
     if (c->flags & F_RECV) {
@@ -241,10 +337,18 @@ static void conn_close(struct loop *l, struct conn *c, uint32_t slot)
     io_uring_sqe_set_data64(sqe, ud_pack(OP_CLOSE, c->gen, slot));
 }
 
-static void conn_send_prep(struct loop *l, struct conn *c, uint32_t slot)
+static const char *conn_send_base(const struct loop *l, const struct conn *c)
 {
     const struct tgt_resp *r = l->resp;
-    const char *base = !(c->flags & F_SEND_FINAL) ? r->many : c->final == FINAL_BAD ? r->bad : r->close;
+
+    if (!(c->flags & F_SEND_FINAL))
+        return r->kind[c->send_kind].many;
+    return c->final == FINAL_BAD ? r->bad : r->close[c->final == FINAL_CLOSE_HEAD];
+}
+
+static void conn_send_prep(struct loop *l, struct conn *c, uint32_t slot)
+{
+    const char *base = conn_send_base(l, c);
     struct io_uring_sqe *sqe = sqe_get(l);
 
     io_uring_prep_send(sqe, (int)slot, base + c->send_off, c->send_bytes - c->send_off, MSG_NOSIGNAL);
@@ -252,15 +356,17 @@ static void conn_send_prep(struct loop *l, struct conn *c, uint32_t slot)
     io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, c->gen, slot));
 }
 
-/* k plain responses leave as one send from the prebuilt batch. */
+/* k plain responses of one kind leave as one send from its prebuilt batch. */
 static void conn_send_plain(struct loop *l, struct conn *c, uint32_t slot)
 {
-    uint32_t n = c->ready < l->resp->copies ? c->ready : l->resp->copies;
+    const struct tgt_resp_batch *b = &l->resp->kind[c->ready_kind];
+    uint32_t n = c->ready < b->copies ? c->ready : b->copies;
 
     c->ready -= n;
-    c->send_n = n;
+    c->send_n = (uint8_t)n;
+    c->send_kind = c->ready_kind;
     c->send_off = 0;
-    c->send_bytes = n * l->resp->one_bytes;
+    c->send_bytes = n * b->one_bytes;
     c->flags |= F_SEND;
     conn_send_prep(l, c, slot);
 }
@@ -270,7 +376,8 @@ static void conn_send_final(struct loop *l, struct conn *c, uint32_t slot)
     c->flags = (uint16_t)((c->flags & ~F_FINAL_READY) | F_SEND | F_SEND_FINAL);
     c->send_n = 1;
     c->send_off = 0;
-    c->send_bytes = c->final == FINAL_BAD ? l->resp->bad_bytes : l->resp->close_bytes;
+    c->send_bytes = c->final == FINAL_BAD ? l->resp->bad_bytes
+                                          : l->resp->close_bytes[c->final == FINAL_CLOSE_HEAD];
     conn_send_prep(l, c, slot);
 }
 
@@ -279,6 +386,14 @@ static void conn_kick(struct loop *l, struct conn *c, uint32_t slot)
 {
     if (c->state != ST_OPEN || (c->flags & F_SEND))
         return;
+    if (!c->ready && c->runq) {
+        uint32_t n;
+        unsigned kind;
+
+        runs_pop(&l->runs, &c->runq, &n, &kind);
+        c->ready = n;
+        c->ready_kind = kind;
+    }
     if (c->ready)
         conn_send_plain(l, c, slot);
     else if (c->flags & F_FINAL_READY)
@@ -287,27 +402,43 @@ static void conn_kick(struct loop *l, struct conn *c, uint32_t slot)
         conn_close(l, c, slot);
 }
 
-static void conn_release(struct conn *c, uint32_t n, bool final)
+/* n plain responses of kind are due now, behind all the earlier ones (the
+ * ready run, then the queued runs); then maybe the final one. The first
+ * test is the hot path: no queue and the same kind (or nothing) ready.
+ * 0 or -ENOMEM. */
+static int conn_release(struct loop *l, struct conn *c, uint32_t n, unsigned kind, bool final)
 {
-    c->ready += n;
     if (final)
         c->flags |= F_FINAL_READY;
+    if (!c->runq && (c->ready_kind == kind || !c->ready)) {
+        c->ready += n;
+        c->ready_kind = kind;
+        return 0;
+    }
+    return n ? runs_push(&l->runs, &c->runq, n, kind) : 0;
 }
 
-/* n plain responses (then maybe the final one) are owed: now or later. */
-static void conn_schedule(struct loop *l, struct conn *c, uint32_t slot, uint32_t n, uint8_t final)
+/* n plain responses of kind (then maybe the final one) are owed: now or
+ * later. Out of memory drops this one client. */
+static void conn_schedule(struct loop *l, struct conn *c, uint32_t slot, uint32_t n, unsigned kind,
+                          uint8_t final)
 {
-    struct due d = {l->now_ns + l->cfg->delay_ns, slot, c->gen, n, final != FINAL_NONE};
+    struct due d = {l->now_ns + l->cfg->delay_ns, slot, c->gen, n, final != FINAL_NONE,
+                    (uint16_t)kind};
 
+    if (c->state != ST_OPEN)
+        return; /* closed by an earlier run of the same receive */
     if (final != FINAL_NONE) {
         c->final = final;
         c->flags |= F_DONE;
     }
     if (l->cfg->delay_ns == 0) {
-        conn_release(c, n, d.final);
-        conn_kick(l, c, slot);
+        if (conn_release(l, c, n, kind, d.final) < 0)
+            conn_close(l, c, slot);
+        else
+            conn_kick(l, c, slot);
     } else if (dueq_push(&l->dq, &d) < 0) {
-        conn_close(l, c, slot); /* out of memory: drop this one client */
+        conn_close(l, c, slot);
     } else {
         c->delayed += n + d.final;
     }
@@ -316,13 +447,15 @@ static void conn_schedule(struct loop *l, struct conn *c, uint32_t slot, uint32_
 /* A request while an earlier one is unanswered: the peer pipelines. */
 static bool conn_owes(const struct conn *c, uint32_t n)
 {
-    return n || c->ready || c->delayed || (c->flags & (F_SEND | F_FINAL_READY));
+    return n || c->ready || c->runq || c->delayed || (c->flags & (F_SEND | F_FINAL_READY));
 }
 
-/* Frame every request in a received chunk; stop at the final one. */
+/* Frame every request in a received chunk; stop at the final one. Each
+ * run of one kind is scheduled when the kind changes, the rest at the end. */
 static void conn_parse(struct loop *l, struct conn *c, uint32_t slot, const char *buf, size_t len)
 {
     uint32_t n = 0;
+    unsigned kind = TGT_KIND_BODY;
     uint8_t final = FINAL_NONE;
 
     while (len && final == FINAL_NONE) {
@@ -337,15 +470,21 @@ static void conn_parse(struct loop *l, struct conn *c, uint32_t slot, const char
             c->flags |= F_PIPELINED;
         if (r == TGT_PARSE_BAD)
             final = FINAL_BAD;
-        else if (r == TGT_PARSE_REQ_CLOSE || ++c->nreq == l->cfg->close_after)
-            final = FINAL_CLOSE;
-        else
-            n++;
+        else if ((r & TGT_REQ_CLOSE) || ++c->nreq == l->cfg->close_after)
+            final = (r & TGT_REQ_HEAD) ? FINAL_CLOSE_HEAD : FINAL_CLOSE;
+        if (final != FINAL_NONE)
+            break;
+        if (n && tgt_req_kind(r) != kind) {
+            conn_schedule(l, c, slot, n, kind, FINAL_NONE);
+            n = 0;
+        }
+        kind = tgt_req_kind(r);
+        n++;
     }
     if (len)
         c->flags |= F_PIPELINED; /* bytes after the final request */
     if (n || final != FINAL_NONE)
-        conn_schedule(l, c, slot, n, final);
+        conn_schedule(l, c, slot, n, kind, final);
 }
 
 static void conn_on_recv(struct loop *l, struct conn *c, uint32_t slot, const struct io_uring_cqe *cqe)
@@ -379,7 +518,7 @@ static void conn_on_recv(struct loop *l, struct conn *c, uint32_t slot, const st
  * sending, FIN now and close at its EOF or the deadline (file header). */
 static void conn_linger(struct loop *l, struct conn *c, uint32_t slot)
 {
-    struct due d = {l->now_ns + LINGER_NS, slot, c->gen, 0, 0};
+    struct due d = {l->now_ns + LINGER_NS, slot, c->gen, 0, 0, 0};
     bool may_send = (c->flags & F_PIPELINED) || c->final == FINAL_BAD;
     struct io_uring_sqe *sqe;
 
@@ -507,8 +646,10 @@ static void loop_release_due(struct loop *l)
         if (c->gen != d.gen || c->state != ST_OPEN)
             continue; /* connection gone since */
         c->delayed -= d.n + d.final;
-        conn_release(c, d.n, d.final);
-        conn_kick(l, c, d.slot);
+        if (conn_release(l, c, d.n, d.kind, d.final) < 0)
+            conn_close(l, c, d.slot);
+        else
+            conn_kick(l, c, d.slot);
     }
 }
 
@@ -678,6 +819,7 @@ static void loop_fini(struct loop *l)
     free(l->br);
     free(l->dq.v);
     free(l->lq.v);
+    free(l->runs.v);
     free(l);
 }
 
