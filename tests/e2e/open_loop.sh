@@ -42,4 +42,30 @@ run_st -R 10000 -n 5000 -c 20 --json "$j" "http://127.0.0.1:$TPORT/"
 expect_rc 0
 check_identity "$j"
 jassert "$j" "c['requests'] == 5000" "c['responses'] == 5000" "0.4 < d['duration_s'] < 0.7"
+
+# poisson arrivals: the same mean rate, reproducible with --seed
+run_st -R 5000 -d 2s --arrival poisson --seed 7 -c 20 --json "$j" "http://127.0.0.1:$TPORT/"
+expect_rc 0
+check_identity "$j"
+jassert "$j" "abs(c['scheduled'] - 10000) <= 500" "d['config']['arrival'] == 'poisson'" \
+    "c['scheduled'] == c['requests'] + c['dropped']"
+
+# --connect-rate: 100 connections at 200/s take about half a second, before the clock
+t0=$(date +%s%N)
+run_st -R 1000 -d 1s -c 100 --connect-rate 200/s --json "$j" "http://127.0.0.1:$TPORT/"
+t1=$(date +%s%N)
+expect_rc 0
+check_identity "$j"
+jassert "$j" "c['connections']['established'] == 100" "abs(c['requests'] - 1000) <= 10"
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -ge 1400 ] || fail "--connect-rate 200/s opened 100 connections too fast (run took $ms ms)"
+stop_target
+
+# --max-connections: one connection cannot carry 2000/s of 5 ms requests; the pool grows
+start_target --delay 5ms
+run_st -R 2000 -d 2s -c 1 --max-connections 40 --json "$j" "http://127.0.0.1:$TPORT/"
+expect_rc 0
+check_identity "$j"
+jassert "$j" "c['connections']['established'] >= 10" "c['dropped'] == 0" \
+    "abs(c['responses'] - 4000) <= 40" "h['p50'] < 20000"
 stop_target
