@@ -7,13 +7,14 @@
  * arrival rate). A constant rate -R is one stage. After the last stage the
  * rate is 0.
  *
- * Arrivals are numbered globally: arrival j is due when the cumulative
- * count N(t) = integral of rate from 0 to t reaches j (uniform spacing,
- * the default) or when N(t) reaches the j-th point of a unit-rate Poisson
- * process (--arrival poisson, a seeded stream of Exp(1) gaps). With W
- * workers, worker i takes arrivals i, i + W, i + 2W, ...: together they
- * make exactly the schedule, with no overlap and no gap, and no worker
- * talks to another. Everything here is a pure function of its inputs, so
+ * Uniform spacing (the default): arrivals are numbered globally, arrival j
+ * is due when the cumulative count N(t) = integral of rate from 0 to t
+ * reaches j, and with W workers worker i takes arrivals i, i + W, i + 2W,
+ * ...: together they make exactly the schedule, with no overlap and no
+ * gap, and no worker talks to another. Poisson (--arrival poisson): each
+ * worker runs its own seeded stream at 1/W of the rate (Exp gaps in the
+ * N(t) time scale); independent Poisson streams add up to a Poisson
+ * process at the full rate. Everything here is a pure function of its inputs, so
  * it is table-tested and the same seed gives the same run.
  *
  * Times are nanoseconds from the start of the schedule.

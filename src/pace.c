@@ -22,7 +22,7 @@
 #include "units.h"
 
 #define PACE_NS_PER_S 1e9
-#define PACE_ITEM_MAX 64 /* longest stage item, "1h2m3s:12345.678k/s" is 20 */
+#define PACE_ITEM_MAX 64 /* per duration or target text; real ones are ~10 chars */
 
 /* One stage prepared for the integral: rates in 1/s, lengths in s. */
 struct pace_seg {
@@ -265,8 +265,9 @@ double pace_count_at(const struct pace_plan *p, uint64_t t_ns)
 }
 
 /*
- * Nanoseconds into the segment at which b (0 < b <= g->count) arrivals
- * are counted, rounded up. The discriminant is r(tau)^2 >= 0; rounding
+ * Nanoseconds into the segment at which b (0 < b <= g->count, give or
+ * take an ulp: beyond the end it clamps to dur_ns) arrivals are counted,
+ * rounded up. The discriminant is r(tau)^2 >= 0; rounding
  * can take it just below 0 at the end of a ramp down to 0, hence the
  * clamp. Near such an end the rate is ~0, so the answer is ill-conditioned
  * in b (a 1-ulp change of b moves it by up to ~sqrt(ulp/|s|) s): there
