@@ -32,6 +32,9 @@ struct tgt_config {
     uint64_t delay_ns;    /* response sent this long after its request arrived */
     uint64_t body_bytes;  /* response body size */
     uint64_t close_after; /* close after this many responses; 0 = never */
+    uint64_t stall_ns;    /* --stall D@T: answer nothing for D ... */
+    uint64_t stall_at_ns; /* ... starting T after the first request */
+    _Atomic uint64_t *first_req_ns; /* shared by all threads; 0 until then */
 };
 
 /*

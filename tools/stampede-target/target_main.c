@@ -40,6 +40,8 @@ static const char usage_text[] =
     "  --delay D         send each response D after its request, e.g. 10ms, 500us\n"
     "  --body-size N     response body bytes, e.g. 13, 4k (default 13)\n"
     "  --close-after N   close each connection after its Nth response\n"
+    "  --stall D@T       answer nothing for D, starting T after the first request\n"
+    "                    (held responses leave when the stall ends), e.g. 1s@2s\n"
     "  -h, --help        show this help\n"
     "\n"
     "First stdout line: \"listening HOST:PORT\". On SIGINT/SIGTERM it prints\n"
@@ -104,6 +106,22 @@ static void set_port(struct tgt_config *cfg, uint16_t port)
         ((struct sockaddr_in *)&cfg->addr)->sin_port = htons(port);
 }
 
+/* --stall D@T: D of silence starting T after the first request. */
+static int parse_stall(struct tgt_config *cfg, const char *arg)
+{
+    const char *at = strchr(arg, '@');
+    char d[32];
+
+    if (!at || at == arg || (size_t)(at - arg) >= sizeof(d))
+        return -EINVAL;
+    memcpy(d, arg, (size_t)(at - arg));
+    d[at - arg] = 0;
+    if (units_parse_duration(d, &cfg->stall_ns) || !cfg->stall_ns ||
+        units_parse_duration(at + 1, &cfg->stall_at_ns))
+        return -EINVAL;
+    return 0;
+}
+
 /* One flag's value; -EINVAL (message printed) when it is bad. */
 static int parse_flag(struct tgt_config *cfg, int opt, const char *arg, uint64_t *port)
 {
@@ -127,6 +145,10 @@ static int parse_flag(struct tgt_config *cfg, int opt, const char *arg, uint64_t
         if (units_parse_size(arg, &cfg->body_bytes) || cfg->body_bytes > TGT_MAX_BODY_BYTES)
             return usage_error("invalid --body-size '%s' (bytes, e.g. 13 or 4k; at most 64m)", arg);
         return 0;
+    case 's':
+        return parse_stall(cfg, arg) ? usage_error("invalid --stall '%s' (DURATION@AFTER, e.g. "
+                                                   "1s@2s)", arg)
+                                     : 0;
     case 'c':
         return parse_uint(arg, 1, UINT32_MAX, &cfg->close_after)
                    ? usage_error("invalid --close-after '%s' (a count of 1 or more)", arg)
@@ -143,6 +165,7 @@ static int parse_args(int argc, char **argv, struct tgt_config *cfg)
         {"port", required_argument, NULL, 'p'},     {"host", required_argument, NULL, 'H'},
         {"threads", required_argument, NULL, 't'},  {"delay", required_argument, NULL, 'd'},
         {"body-size", required_argument, NULL, 'b'}, {"close-after", required_argument, NULL, 'c'},
+        {"stall", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     uint64_t port = UINT64_MAX;
@@ -263,10 +286,12 @@ static int serve(const struct tgt_config *cfg, const struct tgt_resp *resp, cons
 int main(int argc, char **argv)
 {
     struct tgt_config cfg;
+    _Atomic uint64_t first_req_ns = 0; /* outlives every worker: joined below */
     struct tgt_resp resp;
     sigset_t sigs;
     int ret = parse_args(argc, argv, &cfg);
 
+    cfg.first_req_ns = &first_req_ns;
     if (ret != 0)
         return ret > 0 ? 0 : EXIT_USAGE;
     raise_nofile();

@@ -418,13 +418,32 @@ static int conn_release(struct loop *l, struct conn *c, uint32_t n, unsigned kin
     return n ? runs_push(&l->runs, &c->runq, n, kind) : 0;
 }
 
+/* When a response received now may leave: after --delay, and never inside
+ * the --stall window (held to its end, which keeps due times in order). */
+static uint64_t conn_due(struct loop *l)
+{
+    const struct tgt_config *cfg = l->cfg;
+    uint64_t due = l->now_ns + cfg->delay_ns, first, from;
+
+    if (!cfg->stall_ns)
+        return due;
+    first = atomic_load_explicit(cfg->first_req_ns, memory_order_relaxed);
+    if (!first) {
+        uint64_t zero = 0;
+
+        first = atomic_compare_exchange_strong(cfg->first_req_ns, &zero, l->now_ns) ? l->now_ns
+                                                                                     : zero;
+    }
+    from = first + cfg->stall_at_ns;
+    return due >= from && due < from + cfg->stall_ns ? from + cfg->stall_ns : due;
+}
+
 /* n plain responses of kind (then maybe the final one) are owed: now or
  * later. Out of memory drops this one client. */
 static void conn_schedule(struct loop *l, struct conn *c, uint32_t slot, uint32_t n, unsigned kind,
                           uint8_t final)
 {
-    struct due d = {l->now_ns + l->cfg->delay_ns, slot, c->gen, n, final != FINAL_NONE,
-                    (uint16_t)kind};
+    struct due d = {conn_due(l), slot, c->gen, n, final != FINAL_NONE, (uint16_t)kind};
 
     if (c->state != ST_OPEN)
         return; /* closed by an earlier run of the same receive */
@@ -432,7 +451,7 @@ static void conn_schedule(struct loop *l, struct conn *c, uint32_t slot, uint32_
         c->final = final;
         c->flags |= F_DONE;
     }
-    if (l->cfg->delay_ns == 0) {
+    if (d.due_ns == l->now_ns && !l->cfg->stall_ns) {
         if (conn_release(l, c, n, kind, d.final) < 0)
             conn_close(l, c, slot);
         else
@@ -804,7 +823,7 @@ static int loop_init(struct loop *l, struct tgt_worker *w)
         return ret;
     w->err_what = "allocating connection table";
     l->conns = calloc(l->nconns, sizeof(*l->conns));
-    if (!l->conns || (l->cfg->delay_ns && dueq_grow(&l->dq) < 0) || dueq_grow(&l->lq) < 0)
+    if (!l->conns || ((l->cfg->delay_ns || l->cfg->stall_ns) && dueq_grow(&l->dq) < 0) || dueq_grow(&l->lq) < 0)
         return -ENOMEM;
     l->now_ns = clock_ns();
     return 0;
