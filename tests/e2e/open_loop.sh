@@ -43,6 +43,13 @@ expect_rc 0
 check_identity "$j"
 jassert "$j" "c['requests'] == 5000" "c['responses'] == 5000" "0.4 < d['duration_s'] < 0.7"
 
+# pipelining combines with open loop: 5 connections carry 4 requests each
+run_st -R 20000 -d 1s -c 5 --pipeline 4 --json "$j" "http://127.0.0.1:$TPORT/"
+expect_rc 0
+check_identity "$j"
+jassert "$j" "abs(c['requests'] - 20000) <= 200" "errs == 0" \
+    "c['scheduled'] == c['requests'] + c['dropped']" "c['connections']['established'] == 5"
+
 # poisson arrivals: the same mean rate, reproducible with --seed
 run_st -R 5000 -d 2s --arrival poisson --seed 7 -c 20 --json "$j" "http://127.0.0.1:$TPORT/"
 expect_rc 0
