@@ -95,13 +95,18 @@ static void text_verdict(FILE *f, const struct plan *p, const struct result *r)
     struct verdict v;
 
     verdict_make(p, r, &v);
-    if (!p->open_loop) {
-        fprintf(f, "  %-13sclosed loop: CPU use is information, not a verdict\n", "generator");
-        return;
-    }
-    fprintf(f, "  %-13s%s", "generator", v.saturated ? "SATURATED: " : "ok: kept the schedule");
+    fprintf(f, "  %-13s", "generator");
+    if (!p->open_loop)
+        fputs("closed loop (CPU is information, not a verdict)", f);
+    else if (v.saturated)
+        fputs("SATURATED: ", f);
+    else
+        fputs("ok: kept the schedule", f);
     for (unsigned i = 0; i < v.n; i++)
         fprintf(f, "%s%s", i ? "; " : "", v.reasons[i]);
+    fputs("; worker CPU", f);
+    for (uint32_t i = 0; i < r->threads && i < PLAN_MAX_CPUS; i++)
+        fprintf(f, " %.0f%%", r->worker_busy[i] * 100);
     fputc('\n', f);
 }
 
