@@ -71,6 +71,7 @@ struct conn {
     uint8_t backoff;        /* consecutive failed sessions */
     uint8_t initial;        /* opened before the clock: the engine waits for it */
     uint32_t in_flight;     /* requests sent, not yet answered */
+    uint32_t warm_n;        /* of those, sent before the run: never counted */
     uint32_t ts_head;       /* oldest in-flight request in ts[] */
     uint32_t ts_tail;       /* next free entry in ts[] */
     uint32_t send_len;

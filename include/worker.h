@@ -83,6 +83,7 @@ struct worker {
     uint32_t pending_head, pending_len;
     uint64_t connects;       /* connect attempts made */
     uint64_t conn_tick_ns;   /* last connection-target update */
+    uint64_t connect_origin_ns; /* --connect-rate budget counts from here */
     struct series_ring *series; /* interval snapshots for the main thread */
     uint32_t established;    /* connections established right now */
     int setup_err;           /* -errno if the ring could not be set up */
@@ -105,8 +106,9 @@ void *worker_main(void *arg);
 /* May this worker hand out another request now? */
 static inline bool worker_may_send(const struct worker *w)
 {
+    /* -n counts the run only: the warm-up is not bounded by it */
     return w->started && !w->stopping &&
-           (!w->plan->requests || w->stats.requests < w->quota);
+           (!w->plan->requests || !w->in_run || w->stats.requests < w->quota);
 }
 
 #define WORKER_BACKLOG_MAX 65536u

@@ -58,8 +58,9 @@ void conn_connect(struct conn *c)
     struct io_uring_sqe *sqe;
 
     c->state = CONN_ST_CONNECTING;
-    c->flags = 0;
+    c->flags &= CONN_F_FREE; /* a free-list entry may still name this slot */
     c->in_flight = 0;
+    c->warm_n = 0;
     c->ts_head = c->ts_tail = 0;
     http1_resp_reset(&c->resp);
     c->connect_start_ns = c->w->now;
@@ -144,7 +145,7 @@ static void conn_on_close(struct conn *c)
         w->stats.conn_closed++;
         w->established--;
     }
-    c->flags = 0;
+    c->flags &= CONN_F_FREE; /* a free-list entry may still name this slot */
     if (w->stopping) {
         c->state = CONN_ST_DONE;
         return;

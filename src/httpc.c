@@ -84,7 +84,7 @@ void httpc_flush(struct conn *c)
     }
     if (!n || !worker_may_send(w))
         return;
-    if (p->requests && w->quota - w->stats.requests < n)
+    if (p->requests && w->in_run && w->quota - w->stats.requests < n)
         n = (uint32_t)(w->quota - w->stats.requests);
     httpc_send(c, n, false);
 }
@@ -105,15 +105,19 @@ static bool httpc_settle(struct conn *c)
 {
     struct worker *w = c->w;
     uint64_t start = c->ts[c->ts_head], sent = c->ts_sent[c->ts_head];
-    bool counted = w->in_run && start >= w->run_start_ns;
+    /* a request is warm-up when it was in flight as the run began (FIFO per
+     * connection) or was settled before it: one rule, whatever its stamps */
+    bool counted = w->in_run && !c->warm_n;
 
     c->ts_head = ring_next(c, c->ts_head);
     c->in_flight--;
     w->in_flight--;
     series_record_dur(w->series, w->now - start); /* warm-up shows in the series */
     if (!counted) {
-        if (w->in_run)
+        if (w->in_run) {
+            c->warm_n--;
             w->warm_left--;
+        }
         return false;
     }
     hist_record(&w->stats.req_duration, w->now - start);

@@ -62,7 +62,7 @@ static uint64_t load_connect_budget(const struct worker *w)
     if (!p->connect_rate)
         return UINT64_MAX;
     per_worker = p->connect_rate / p->threads;
-    allowed = 1 + per_worker * (double)(w->now - w->conn_tick_ns) / 1e9;
+    allowed = 1 + per_worker * (double)(w->now - w->connect_origin_ns) / 1e9;
     return allowed > (double)w->connects ? (uint64_t)allowed - w->connects : 0;
 }
 
@@ -106,6 +106,7 @@ void load_conn_resolved(struct worker *w, struct conn *c)
 void load_begin(struct worker *w)
 {
     w->conn_tick_ns = w->now;
+    w->connect_origin_ns = w->now;
     w->want = w->ninit;
     w->init_left = w->ninit;
     if (!w->ninit)
@@ -221,6 +222,12 @@ static void load_enter_run(struct worker *w)
     stats_reset_requests(&w->stats);
     series_counts_reset(w->series);
     w->warm_left = w->in_flight;
+    for (uint32_t i = 0; i < w->nconns; i++)
+        w->conns[i].warm_n = w->conns[i].in_flight;
+    w->backlog_len = 0; /* warm-up arrivals not sent yet: warm-up work, dropped uncounted */
+    if (!w->plan->open_loop)
+        for (uint32_t i = 0; i < w->want; i++)
+            httpc_flush(&w->conns[i]); /* idle ones (e.g. stopped by -n) resume */
     w->completed = 0;
     if (w->plan->open_loop)
         load_start_stream(w, &w->plan->pace, w->run_start_ns);
@@ -304,6 +311,8 @@ static void load_series_tick(struct worker *w)
 
 void load_tick(struct worker *w)
 {
+    if (w->pending_len)
+        load_connect_pending(w); /* initial connects are paced before the clock too */
     if (!w->started) {
         uint64_t start = atomic_load_explicit(&w->ctl->start_ns, memory_order_acquire);
 
@@ -315,8 +324,6 @@ void load_tick(struct worker *w)
     if (!w->in_run && w->now >= w->run_start_ns)
         load_enter_run(w);
     load_conn_targets(w);
-    if (w->pending_len)
-        load_connect_pending(w);
     if (w->plan->open_loop) {
         load_release(w);
         load_dispatch(w);

@@ -185,12 +185,13 @@ static bool worker_quota_sent(const struct worker *w)
 static bool worker_should_exit(struct worker *w)
 {
     int stop = atomic_load_explicit(&w->ctl->stop, memory_order_relaxed);
-    uint64_t deadline = w->ctl->deadline_ns;
+    uint64_t deadline;
 
     if (stop == ENGINE_STOP_ABORT)
         return true;
     if (!w->started)
         return stop != ENGINE_STOP_NONE;
+    deadline = w->ctl->deadline_ns; /* ordered by the acquire of start_ns */
     if (stop || (deadline && w->now >= deadline))
         worker_begin_drain(w);
     else if (w->in_run && w->plan->requests && worker_quota_sent(w))
@@ -285,6 +286,11 @@ void *worker_main(void *arg)
     w->now = w->end_ns;
     if (w->started)
         load_series_publish(w); /* the last, partial interval */
+    if (!w->in_run) {
+        /* stopped during the warm-up (or before): nothing of it counts */
+        stats_reset_requests(&w->stats);
+        w->warm_left = w->in_flight;
+    }
     w->stats.in_flight_at_end = w->in_flight - w->warm_left;
     worker_cpu_times(w);
     uring_fini(&w->u);
