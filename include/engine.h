@@ -26,6 +26,7 @@ struct result {
     int exit_code;
     char exit_reason[256];
     int signal;                /* first stop signal, 0 if none */
+    bool lost_server;          /* -n alone: connections down for --connect-timeout */
     bool gave_up;              /* stopped: no connection at all in --connect-timeout */
     unsigned ring_flags;       /* setup flags obtained (worker 0) */
     uint32_t threads;

@@ -86,6 +86,8 @@ struct worker {
     uint64_t connect_origin_ns; /* --connect-rate budget counts from here */
     struct series_ring *series; /* interval snapshots for the main thread */
     uint32_t established;    /* connections established right now */
+    uint64_t last_up_ns;     /* last time a connection was established */
+    bool lost_server;        /* -n alone: no connection for --connect-timeout */
     int setup_err;           /* -errno if the ring could not be set up */
     unsigned ring_flags;     /* IORING_SETUP_* obtained */
     uint64_t end_ns;         /* when the loop ended */

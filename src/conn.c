@@ -188,6 +188,7 @@ static void conn_on_connect(struct conn *c, int res)
     if (!w->stats.conn_established++)
         atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     w->established++;
+    w->last_up_ns = w->now;
     hist_record(&w->stats.connect_time, w->now - c->connect_start_ns);
     load_conn_resolved(w, c);
     conn_arm_recv(c);

@@ -152,6 +152,7 @@ static void engine_collect(const struct plan *p, struct worker *ws, struct resul
     r->threads = p->threads;
     r->ring_flags = ws[0].ring_flags;
     for (uint32_t i = 0; i < p->threads; i++) {
+        r->lost_server |= ws[i].lost_server;
         stats_merge(&r->total, &ws[i].stats);
         r->cpu_user_ns += ws[i].cpu_user_ns;
         r->cpu_sys_ns += ws[i].cpu_sys_ns;
@@ -188,6 +189,12 @@ static void engine_verdict(const struct plan *p, struct result *r)
         r->exit_code = EXIT_INTERRUPTED;
         snprintf(r->exit_reason, sizeof(r->exit_reason), "interrupted by %s",
                  r->signal == SIGINT ? "SIGINT" : "SIGTERM");
+    } else if (r->lost_server && s->responses) {
+        r->exit_code = EXIT_RUNTIME;
+        snprintf(r->exit_reason, sizeof(r->exit_reason),
+                 "gave up after %llu of -n %llu: no connection to %s for --connect-timeout",
+                 (unsigned long long)(s->responses + stats_errors_total(s)),
+                 (unsigned long long)p->requests, p->addr_str);
     } else if (!s->responses) {
         int err = s->first_conn_errno ? s->first_conn_errno : s->first_err_errno;
         char kinds[128] = "";

@@ -238,6 +238,7 @@ static void load_on_start(struct worker *w, uint64_t start)
     const struct plan *p = w->plan;
 
     w->started = true;
+    w->last_up_ns = w->now;
     w->run_start_ns = w->ctl->run_start_ns;
     if (p->warmup_ns) {
         w->warm_plan.nstages = 1;

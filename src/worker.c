@@ -181,6 +181,19 @@ static bool worker_quota_sent(const struct worker *w)
     return w->stats.requests >= w->quota;
 }
 
+/* -n alone has no deadline: when every connection has been down for a whole
+ * --connect-timeout (the server went away), end instead of retrying forever. */
+static bool worker_lost_server(struct worker *w)
+{
+    const struct plan *p = w->plan;
+
+    if (!p->requests || p->duration_ns || w->established || w->in_flight || !w->want ||
+        w->now - w->last_up_ns < p->connect_timeout_ns)
+        return false;
+    w->lost_server = true;
+    return true;
+}
+
 /* Decide whether the loop ends after this turn. */
 static bool worker_should_exit(struct worker *w)
 {
@@ -192,7 +205,7 @@ static bool worker_should_exit(struct worker *w)
     if (!w->started)
         return stop != ENGINE_STOP_NONE;
     deadline = w->ctl->deadline_ns; /* ordered by the acquire of start_ns */
-    if (stop || (deadline && w->now >= deadline))
+    if (stop || (deadline && w->now >= deadline) || worker_lost_server(w))
         worker_begin_drain(w);
     else if (w->in_run && w->plan->requests && worker_quota_sent(w))
         w->stopping = true; /* -n: wait for every answer (or its timeout) */

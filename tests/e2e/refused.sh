@@ -45,3 +45,20 @@ t1=$(date +%s%N)
 expect_rc 1
 grep -q "gave up" "$T_TMP/out" || fail "-n against a refusing port: no 'gave up' in the report"
 [ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "-n against a refusing port took $(((t1 - t0) / 1000000)) ms"
+
+# -n alone, the server goes away mid-run: stop after --connect-timeout, exit 1
+start_target
+"$STAMPEDE" -t1 -c4 -n 100000000 --connect-timeout 1s -q --json "$T_TMP/lost.json" \
+    "http://127.0.0.1:$TPORT/" 2>"$T_TMP/lost.err" &
+spid=$!
+sleep 1
+stop_target
+for _ in $(seq 80); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $spid 2>/dev/null; then
+    kill -INT $spid
+    fail "-n run kept retrying 8 s after the server went away"
+fi
+set +e; wait $spid; rc=$?; set -e
+[ $rc -eq 1 ] || fail "-n with the server gone: exit $rc, want 1"
+check_identity "$T_TMP/lost.json"
+jassert "$T_TMP/lost.json" "'gave up' in d['exit_reason']" "c['responses'] > 0"
