@@ -343,8 +343,9 @@ uint64_t load_wait_ns(const struct worker *w, uint64_t cap_ns)
             return start - w->now < cap_ns ? start - w->now : cap_ns;
         return cap_ns < LOAD_START_POLL_NS ? cap_ns : LOAD_START_POLL_NS;
     }
-    if (!w->plan->open_loop || w->ps.next_ns == PACE_NEVER || w->stopping)
-        return cap_ns;
+    if (!w->plan->open_loop || w->ps.next_ns == PACE_NEVER || w->stopping ||
+        (w->in_run && w->plan->requests && w->stats.scheduled >= w->quota))
+        return cap_ns; /* nothing more will be released: wait for completions */
     due = w->origin_ns + w->ps.next_ns;
     if (due <= w->now)
         return 0;
