@@ -28,6 +28,7 @@
 
 struct worker;
 struct conn;
+struct wsx;
 
 enum conn_state {
     CONN_ST_IDLE,
@@ -44,6 +45,9 @@ enum conn_state {
 #define CONN_F_ANSWERED 0x08     /* got at least one response this session */
 #define CONN_F_ESTABLISHED 0x10  /* connect succeeded this session */
 #define CONN_F_FREE 0x20         /* on the worker's free list (open loop) */
+#define CONN_F_DONE 0x40         /* session finished (--reconnect, --requests-per-conn) */
+#define CONN_F_HANDSHAKE 0x80    /* WebSocket: upgrade sent, 101 not yet received */
+#define CONN_F_BAD_CLOSE 0x100   /* WebSocket: the server closed with an error code */
 
 enum conn_op {
     OP_SOCKET = 1,
@@ -53,6 +57,23 @@ enum conn_op {
     OP_CANCEL,
     OP_CLOSE,
 };
+
+/* The protocol on top of the transport (httpc.c or wsc.c); the worker picks
+ * one for the run. */
+struct proto_ops {
+    void (*on_open)(struct conn *c);                   /* TCP connected */
+    int (*on_data)(struct conn *c, const char *buf, size_t len); /* 0, or -1: drop */
+    void (*on_eof)(struct conn *c);                    /* the server closed */
+    void (*on_sent)(struct conn *c);                   /* the last write went out */
+    void (*fail)(struct conn *c, enum err_kind kind);  /* settle everything in flight */
+    void (*on_timer)(struct conn *c);                  /* c->timer fired while ACTIVE */
+    void (*flush)(struct conn *c);                     /* may send again */
+    void (*send_backlog)(struct conn *c);              /* open loop: take backlog work */
+    void (*on_close)(struct conn *c);                  /* session over: release state */
+};
+
+extern const struct proto_ops proto_http;
+extern const struct proto_ops proto_ws;
 
 /* Transport under the protocol. */
 struct xport_ops {
@@ -67,7 +88,7 @@ struct conn {
     uint32_t slot;
     uint32_t gen;
     uint8_t state;
-    uint8_t flags;
+    uint16_t flags;
     uint8_t backoff;        /* consecutive failed sessions */
     uint8_t initial;        /* opened before the clock: the engine waits for it */
     uint32_t in_flight;     /* requests sent, not yet answered */
@@ -83,6 +104,12 @@ struct conn {
     uint64_t *ts_sent;      /* actual send time of each (ring) */
     struct worker *w;
     uint64_t connect_start_ns;
+    uint32_t sess_n;        /* requests / messages answered this session */
+    uint32_t seq;           /* WebSocket: next message sequence number */
+    uint64_t next_ns;       /* next paced send or keep-alive (0: none) */
+    uint64_t ping_ns;       /* WebSocket ping in flight since (0: none) */
+    uint64_t ping_due;      /* next keep-alive ping (0: none) */
+    struct wsx *ws;         /* WebSocket context, attached while busy */
     struct http1_resp resp;
     struct timer timer;
 };

@@ -35,6 +35,13 @@ struct result {
     float worker_busy[PLAN_MAX_CPUS];  /* CPU time / wall time of each worker */
     struct timespec start_wall;
     uint64_t run_start_ns;     /* CLOCK_MONOTONIC when statistics began */
+    /* connections at scale (--hold and every run) */
+    uint32_t peak_established; /* sum of the workers' peaks */
+    uint64_t full_ns;          /* clock start -> every connection up (0: never) */
+    uint64_t rss_base, rss_peak;   /* our resident memory before connecting / at most */
+    uint64_t slab_base, slab_peak; /* kernel slab, same moments */
+    uint64_t syn_retrans;      /* host-wide SYN retransmits during the run */
+    uint64_t ws_contexts;      /* WebSocket contexts allocated (pool high-water marks) */
 };
 
 /* Run the plan to the end. Returns the exit code (also in r->exit_code);

@@ -52,6 +52,12 @@ void load_series_publish(struct worker *w);
 /* Intended send time of the oldest backlog request, removed. */
 uint64_t load_backlog_pop(struct worker *w);
 
+/* --sessions: may another session start? */
+bool load_session_allowed(const struct worker *w);
+
+/* A session (connect attempt) ended; `finished`: it did all its work. */
+void load_session_over(struct worker *w, bool finished);
+
 /* Is c one of the connections the model wants open now? */
 bool load_conn_wanted(const struct worker *w, const struct conn *c);
 

@@ -18,6 +18,9 @@
 
 #define PLAN_MAX_HEADERS 64
 #define PLAN_MAX_CPUS 1024
+#define PLAN_MAX_SOURCES 256
+
+struct tmpl;
 
 struct plan {
     /* target */
@@ -38,6 +41,7 @@ struct plan {
     uint64_t duration_ns;   /* 0: none (only -n) */
     uint64_t requests;      /* -n; 0: unlimited */
     uint32_t pipeline;
+    bool pipeline_given;
     uint64_t timeout_ns;
     uint64_t connect_timeout_ns;
     uint64_t seed;
@@ -69,6 +73,34 @@ struct plan {
     bool head_request;
     char *req;              /* one encoded request x pipeline copies */
     size_t req_len;         /* length of one copy */
+
+    /* WebSocket (ws:// URLs), see wsc.h */
+    bool ws;
+    struct tmpl *ws_tmpl;   /* --ws-msg with {{...}}: rendered per message */
+    char *ws_payload;       /* fixed payload (string, file or random); NULL with a template */
+    size_t ws_payload_len;
+    bool ws_binary;         /* binary frames (default text) */
+    bool ws_msg_given;      /* --ws-msg or --ws-msg-file */
+    uint64_t ws_msg_size;   /* --ws-msg-size: random payload of this size */
+    bool ws_msgs_per_conn_given;
+    uint64_t ws_period_ns;  /* --ws-rate: one message per connection per period; 0: closed loop */
+    const char *ws_subprotocol;
+    uint64_t ws_max_msg;    /* largest message accepted from the server */
+    uint32_t ws_msgs_per_conn; /* --reconnect: messages per session (0: none) */
+    char *ws_upgrade;       /* the upgrade request with a placeholder key */
+    size_t ws_upgrade_len;
+    size_t ws_key_off;
+
+    /* sessions and connection holding */
+    bool reconnect;         /* close and reconnect after each session */
+    uint64_t reconnect_delay_ns;
+    uint64_t sessions;      /* stop after exactly this many sessions; 0: no limit */
+    uint32_t requests_per_conn; /* HTTP: new connection after this many; 0: never */
+    bool hold;              /* --hold: open -c connections, keep them alive */
+    uint64_t ping_ns;       /* keep-alive interval (WebSocket ping / HTTP request) */
+    struct sockaddr_storage sources[PLAN_MAX_SOURCES]; /* local addresses to bind */
+    uint32_t nsources;
+    bool sources_auto;      /* chosen by stampede (loopback spreading) */
 
     /* output */
     const char *json_path;  /* "-" for stdout */

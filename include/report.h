@@ -20,4 +20,11 @@ int report_json_file(const char *path, const struct plan *p, const struct result
 
 void report_json(FILE *f, const struct plan *p, const struct result *r);
 
+struct json;
+struct hist;
+
+/* One duration metric: a text row / a JSON object (shared with report_ws.c). */
+void report_text_latency_row(FILE *f, const char *name, const struct hist *h);
+void report_json_metric(struct json *j, const char *name, const struct hist *h);
+
 #endif

@@ -40,6 +40,21 @@ extern const char *const err_name[ERR_NR];
 extern const char *const cerr_name[CERR_NR];
 
 #define STATS_STATUS_MAX 1000
+#define STATS_CLOSE_CODES 17 /* [0..15] = 1000..1015, [16] anything else */
+
+/* Why a WebSocket handshake failed. */
+enum wshs_kind {
+    WSHS_STATUS,        /* the server answered with another status than 101 */
+    WSHS_MALFORMED,     /* unparsable or oversized response head */
+    WSHS_NO_UPGRADE,    /* 101 without Upgrade: websocket / Connection: upgrade */
+    WSHS_BAD_ACCEPT,    /* Sec-WebSocket-Accept does not match our key */
+    WSHS_SUBPROTOCOL,   /* the server picked a subprotocol we did not offer */
+    WSHS_CLOSED,        /* the connection closed or failed before the 101 */
+    WSHS_TIMEOUT,       /* no 101 within --timeout */
+    WSHS_NR,
+};
+
+extern const char *const wshs_name[WSHS_NR];
 
 struct wstats {
     uint64_t requests;      /* sent (handed to the kernel) */
@@ -60,7 +75,24 @@ struct wstats {
     uint64_t dropped;       /* open loop: never sent, --timeout late or run over */
     int first_conn_errno;   /* first connect-phase errno, for the report */
     int first_err_errno;
-    struct hist req_duration; /* http_req_duration */
+    /* sessions (--reconnect, --sessions, --requests-per-conn); kept over warm-up */
+    uint64_t sessions;      /* connect attempts started as sessions */
+    uint64_t sessions_ok;   /* sessions that did all their work and closed */
+    /* WebSocket: connection level, kept over the warm-up */
+    uint64_t ws_handshakes; /* 101 received and verified */
+    uint64_t ws_hs_failed[WSHS_NR];
+    uint64_t ws_hs_status[STATS_STATUS_MAX]; /* non-101 answers by status */
+    uint64_t ws_close_codes[STATS_CLOSE_CODES]; /* close frames received from the server */
+    uint64_t ws_proto_errors; /* invalid frames, oversized messages */
+    /* WebSocket: message level (ws_msg_rtt lives in req_duration) */
+    uint64_t ws_msgs_sent;
+    uint64_t ws_msgs_received; /* every data message, replies and pushes */
+    uint64_t ws_pushes;     /* data messages that were not a reply to this connection */
+    uint64_t ws_pings, ws_pongs;
+    struct hist ws_handshake_time;
+    struct hist ws_fanout;    /* ws_fanout_latency: {{ts}} of another connection -> here */
+    struct hist ws_ping_rtt;
+    struct hist req_duration; /* http_req_duration, or ws_msg_rtt */
     struct hist connect_time;
     struct hist service_time; /* http_req_service_time: from the actual send */
     struct hist send_lag;     /* actual send - intended send (open loop) */

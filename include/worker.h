@@ -48,6 +48,8 @@ struct worker {
     const struct plan *plan;
     struct engine_ctl *ctl;
     const struct xport_ops *xp;
+    const struct proto_ops *proto; /* proto_http or proto_ws */
+    bool bind_linked;        /* IORING_OP_BIND usable: source binding inside the ring */
     struct uring u;
     struct timer_wheel wheel;
     struct conn *conns;
@@ -61,6 +63,7 @@ struct worker {
     uint64_t completed;      /* responses + request errors */
     uint64_t in_flight;
     uint64_t drain_deadline;
+    uint64_t linger_until;   /* ws: end of the post-drain linger (0: not begun) */
     uint64_t rng;            /* xorshift state for backoff jitter */
     bool stopping;           /* no new requests */
     bool started;            /* the engine has started the clock */
@@ -84,6 +87,18 @@ struct worker {
     uint64_t connects;       /* connect attempts made */
     uint64_t conn_tick_ns;   /* last connection-target update */
     uint64_t connect_origin_ns; /* --connect-rate budget counts from here */
+    /* sessions (--sessions splits like -n) */
+    uint64_t sess_quota;     /* this worker's share of --sessions */
+    uint64_t sess_started, sess_over;
+    /* WebSocket contexts: a pool, attached to busy connections only */
+    struct wsx *ws_free;
+    uint32_t ws_out_cap;     /* output buffer of a context */
+    uint32_t ws_live;        /* attached now */
+    uint32_t ws_alloc;       /* allocated (the pool's high-water mark) */
+    char *ws_scratch;        /* a rendered template message */
+    uint32_t ws_scratch_cap;
+    uint64_t full_ns;        /* first time every wanted connection was up (0: never) */
+    uint32_t peak_established;
     struct series_ring *series; /* interval snapshots for the main thread */
     uint32_t established;    /* connections established right now */
     uint64_t last_up_ns;     /* last time a connection was established */
@@ -99,7 +114,7 @@ struct worker {
 
 /* Allocate per-worker memory (conns, stamps); 0 or -ENOMEM. */
 int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engine_ctl *ctl,
-                uint32_t nconns, uint32_t ninit, uint64_t quota);
+                uint32_t nconns, uint32_t ninit, uint64_t quota, uint64_t sess_quota);
 void worker_fini(struct worker *w);
 
 /* Thread entry: set up the ring, wait at the start barrier, run, tidy. */

@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "cli_ws.h"
 #include "uring.h"
 #include "units.h"
 
@@ -67,6 +68,7 @@ static const struct option long_opts[] = {
     {"interval", required_argument, NULL, O_INTERVAL},
     {"timeseries", required_argument, NULL, O_TIMESERIES},
     {"progress", no_argument, NULL, O_PROGRESS},
+    CLI_WS_LONG_OPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
@@ -103,6 +105,7 @@ void cli_usage(FILE *f)
           "      --interval D        time series and progress interval (default 1s)\n"
           "      --timeseries FILE   write one NDJSON object per interval\n"
           "      --progress          when stderr is not a TTY, print a line every 10 s\n"
+          CLI_WS_USAGE
           "request:\n"
           "  -m, --method M          request method (default GET)\n"
           "  -H, --header 'K: V'     add a request header (repeatable)\n"
@@ -122,6 +125,9 @@ void cli_usage(FILE *f)
           "  stampede -R 20000 -d30s http://127.0.0.1:8080/\n"
           "  stampede --stages 30s:1000/s,2m:1000/s,30s:0/s http://127.0.0.1:8080/\n"
           "  stampede --stages 30s:500,5m:500,30s:0 http://127.0.0.1:8080/\n"
+          "  stampede -c200 --ws-pipeline 4 -d10s ws://127.0.0.1:9001/echo\n"
+          "  stampede --reconnect --sessions 100000 --connect-rate 5000/s -c2000 ws://127.0.0.1:9001/echo\n"
+          "  stampede --hold -c 200000 --connect-rate 20000/s -d2m ws://127.0.0.1:9001/\n"
           "\n"
           "exit codes: 0 ok, 1 runtime failure (or no response at all), 2 usage or\n"
           "config error, 130 interrupted (the report is still printed and written).\n",
@@ -362,6 +368,7 @@ static enum cli_rc parse_opt(struct plan *p, int c, const char *arg)
     case O_BODY_FILE:
         return read_body_file(p, arg);
     case O_PIPELINE:
+        p->pipeline_given = true;
         return parse_u32(arg, 1, 1024, &p->pipeline) ? bad_value(c, arg, "1 to 1024")
                                                      : CLI_RUN;
     case O_TIMEOUT:
@@ -378,6 +385,8 @@ static enum cli_rc parse_opt(struct plan *p, int c, const char *arg)
         p->quiet = true;
         return CLI_RUN;
     default:
+        if (c >= O_WS_MSG)
+            return cli_ws_opt(p, c, arg);
         return parse_model_opt(p, c, arg);
     }
     return CLI_EXIT_USAGE;
@@ -394,11 +403,12 @@ static enum cli_rc parse_url(struct plan *p, const char *url)
         return bad_url(url, "a URL like http://host:port/path");
     memcpy(p->scheme, url, (size_t)(rest - url));
     p->scheme[rest - url] = 0;
-    if (strcasecmp(p->scheme, "http")) {
-        fprintf(stderr, "stampede: unsupported URL scheme '%s' in '%s': only http:// is "
-                        "supported by this version\n", p->scheme, url);
+    if (strcasecmp(p->scheme, "http") && strcasecmp(p->scheme, "ws")) {
+        fprintf(stderr, "stampede: unsupported URL scheme '%s' in '%s': only http:// and "
+                        "ws:// are supported by this version\n", p->scheme, url);
         return CLI_EXIT_USAGE;
     }
+    p->ws = !strcasecmp(p->scheme, "ws");
     host = rest + 3;
     if (*host == '[') {
         host_end = strchr(++host, ']');
@@ -606,6 +616,11 @@ static enum cli_rc plan_finish(struct plan *p)
     if (!target)
         return CLI_EXIT_RUNTIME;
     snprintf(target, plen + 2, "%s%.*s", *p->path == '/' ? "" : "/", (int)plen, p->path);
+    rc = cli_ws_finish(p, target);
+    if (rc != CLI_RUN) {
+        free(target);
+        return rc;
+    }
     struct http1_req_spec spec = {
         .method = p->method, .path = target, .host = p->host_header,
         .headers = p->headers, .nheaders = p->nheaders, .body = p->body,
@@ -707,6 +722,7 @@ void plan_fini(struct plan *p)
         free((char *)p->headers[i].name);
     free(p->body);
     free(p->req);
+    cli_ws_fini(p);
     p->nheaders = 0;
     p->body = p->req = NULL;
 }

@@ -18,19 +18,27 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <unistd.h>
 
-#include "httpc.h"
 #include "load.h"
 #include "worker.h"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+/* newer than liburing 2.3's headers: filled by hand (NOTES.md) */
+#define CONN_OP_BIND 56
+#define CONN_SOCKET_URING_OP_SETSOCKOPT 3
 
 #define BACKOFF_BASE_NS 10000000ull   /* 10 ms */
 #define BACKOFF_MAX_NS 1000000000ull  /* 1 s */
 
 static void conn_on_timer(struct timer *t, uint64_t now_ns);
+static void conn_connect_failed(struct conn *c, int err);
 
 static int plain_recv(struct conn *c, const char *buf, size_t len)
 {
-    return httpc_on_data(c, buf, len);
+    return c->w->proto->on_data(c, buf, len);
 }
 
 const struct xport_ops xport_plain = {
@@ -52,6 +60,60 @@ static struct io_uring_sqe *conn_sqe(struct conn *c, unsigned op)
     return sqe;
 }
 
+/* The local address this connection binds to (--source, or the loopback
+ * spreading): connections take the addresses in turn. */
+static const struct sockaddr_storage *conn_source(const struct conn *c)
+{
+    const struct plan *p = c->w->plan;
+    uint64_t g = (uint64_t)c->slot * p->threads + c->w->id;
+
+    return &p->sources[g % p->nsources];
+}
+
+static socklen_t conn_addr_len(const struct sockaddr_storage *a)
+{
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* socket -> setsockopt(IP_BIND_ADDRESS_NO_PORT) -> bind, linked in the ring
+ * (kernel 6.11+): the port is chosen at connect time per 4-tuple, so each
+ * source address gets the whole ephemeral range towards the target. */
+static void conn_prep_bind_linked(struct conn *c, const struct sockaddr_storage *src)
+{
+    static const int one = 1;
+    struct io_uring_sqe *sqe = conn_sqe(c, OP_SOCKET);
+
+    io_uring_prep_rw(IORING_OP_URING_CMD, sqe, (int)c->slot, NULL, 0, 0);
+    sqe->off = CONN_SOCKET_URING_OP_SETSOCKOPT; /* cmd_op: the low half of off */
+    sqe->addr = (uint64_t)IPPROTO_IP | ((uint64_t)IP_BIND_ADDRESS_NO_PORT << 32); /* level, optname */
+    sqe->file_index = sizeof(one);                                             /* optlen */
+    sqe->addr3 = (uint64_t)(uintptr_t)&one;                                    /* optval */
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, uring_ud(OP_SOCKET, c->gen, c->slot));
+
+    sqe = conn_sqe(c, OP_SOCKET);
+    io_uring_prep_rw(CONN_OP_BIND, sqe, (int)c->slot, src, 0, conn_addr_len(src));
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+}
+
+/* Older kernels: a plain socket bound with syscalls, then installed in the
+ * connection's slot. Returns 0 or an errno. */
+static int conn_bind_sync(struct conn *c, const struct sockaddr_storage *src)
+{
+    int one = 1, err = 0;
+    int fd = socket(src->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return errno;
+    if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) ||
+        bind(fd, (const struct sockaddr *)src, conn_addr_len(src)))
+        err = errno;
+    else if (io_uring_register_files_update(&c->w->u.ring, c->slot, &fd, 1) != 1)
+        err = EBADF;
+    close(fd);
+    return err;
+}
+
 void conn_connect(struct conn *c)
 {
     const struct plan *p = c->w->plan;
@@ -61,14 +123,28 @@ void conn_connect(struct conn *c)
     c->flags &= CONN_F_FREE; /* a free-list entry may still name this slot */
     c->in_flight = 0;
     c->warm_n = 0;
+    c->sess_n = 0;
+    c->seq = 0;
+    c->next_ns = c->ping_ns = c->ping_due = 0;
     c->ts_head = c->ts_tail = 0;
     http1_resp_reset(&c->resp);
     c->connect_start_ns = c->w->now;
     c->w->stats.conn_opened++;
 
-    sqe = conn_sqe(c, OP_SOCKET);
-    io_uring_prep_socket_direct(sqe, p->addr.ss_family, SOCK_STREAM, 0, c->slot, 0);
-    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    if (p->nsources && !c->w->bind_linked) {
+        int err = conn_bind_sync(c, conn_source(c));
+
+        if (err) {
+            conn_connect_failed(c, err);
+            return;
+        }
+    } else {
+        sqe = conn_sqe(c, OP_SOCKET);
+        io_uring_prep_socket_direct(sqe, p->addr.ss_family, SOCK_STREAM, 0, c->slot, 0);
+        sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+        if (p->nsources)
+            conn_prep_bind_linked(c, conn_source(c));
+    }
 
     sqe = conn_sqe(c, OP_CONNECT);
     io_uring_prep_connect(sqe, c->slot, (const struct sockaddr *)&p->addr, p->addr_len);
@@ -111,6 +187,7 @@ void conn_close(struct conn *c, bool failed)
     if (c->state == CONN_ST_CLOSING || c->state == CONN_ST_DONE)
         return;
     timer_cancel(&c->w->wheel, &c->timer);
+    c->w->proto->on_close(c);
     if (failed && c->backoff < 255)
         c->backoff++;
     else if (!failed)
@@ -140,13 +217,16 @@ static uint64_t conn_backoff_ns(struct conn *c)
 static void conn_on_close(struct conn *c)
 {
     struct worker *w = c->w;
+    bool finished = c->flags & CONN_F_DONE;
+    uint64_t delay = w->plan->reconnect_delay_ns;
 
     if (c->flags & CONN_F_ESTABLISHED) {
         w->stats.conn_closed++;
         w->established--;
     }
     c->flags &= CONN_F_FREE; /* a free-list entry may still name this slot */
-    if (w->stopping) {
+    load_session_over(w, finished);
+    if (w->stopping || !load_session_allowed(w)) {
         c->state = CONN_ST_DONE;
         return;
     }
@@ -157,6 +237,12 @@ static void conn_on_close(struct conn *c)
     if (c->backoff) {
         c->state = CONN_ST_BACKOFF;
         timer_arm(&w->wheel, &c->timer, w->now + conn_backoff_ns(c));
+        return;
+    }
+    if (finished && delay) {
+        /* --reconnect-delay with jitter in [0.5, 1.5): no lockstep storms */
+        c->state = CONN_ST_BACKOFF;
+        timer_arm(&w->wheel, &c->timer, w->now + delay / 2 + worker_rand(w) % delay);
         return;
     }
     load_connect(w, c);
@@ -188,11 +274,15 @@ static void conn_on_connect(struct conn *c, int res)
     if (!w->stats.conn_established++)
         atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     w->established++;
+    if (w->established > w->peak_established)
+        w->peak_established = w->established;
+    if (!w->full_ns && w->established >= w->want && w->want == w->nconns)
+        w->full_ns = w->now;
     w->last_up_ns = w->now;
     hist_record(&w->stats.connect_time, w->now - c->connect_start_ns);
     load_conn_resolved(w, c);
     conn_arm_recv(c);
-    httpc_on_open(c);
+    w->proto->on_open(c);
 }
 
 static enum err_kind conn_err_kind(int err)
@@ -207,7 +297,7 @@ static void conn_io_error(struct conn *c, int err)
 
     if (!s->first_err_errno)
         s->first_err_errno = err;
-    httpc_fail(c, conn_err_kind(err));
+    c->w->proto->fail(c, conn_err_kind(err));
     conn_close(c, !(c->flags & CONN_F_ANSWERED));
 }
 
@@ -230,7 +320,7 @@ static void conn_on_recv(struct conn *c, const struct io_uring_cqe *cqe)
         return;
     }
     if (res == 0) {
-        httpc_on_eof(c);
+        w->proto->on_eof(c);
         conn_close(c, !(c->flags & CONN_F_ANSWERED));
         return;
     }
@@ -256,7 +346,7 @@ static void conn_on_send(struct conn *c, int res)
         return;
     }
     c->flags &= ~CONN_F_SENDING;
-    httpc_on_sent(c);
+    c->w->proto->on_sent(c);
 }
 
 void conn_on_cqe(struct conn *c, unsigned op, const struct io_uring_cqe *cqe)
@@ -295,7 +385,7 @@ static void conn_on_timer(struct timer *t, uint64_t now_ns)
         conn_connect_failed(c, ETIMEDOUT);
         break;
     case CONN_ST_BACKOFF:
-        if (c->w->stopping)
+        if (c->w->stopping || !load_session_allowed(c->w))
             c->state = CONN_ST_DONE;
         else if (!load_conn_wanted(c->w, c))
             c->state = CONN_ST_IDLE;
@@ -303,7 +393,7 @@ static void conn_on_timer(struct timer *t, uint64_t now_ns)
             load_connect(c->w, c);
         break;
     case CONN_ST_ACTIVE:
-        httpc_on_timer(c);
+        c->w->proto->on_timer(c);
         break;
     default:
         break;

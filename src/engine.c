@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "series.h"
+#include "sysinfo.h"
 #include "worker.h"
 
 #define ENGINE_POLL_NS 50000000L
@@ -63,7 +64,9 @@ static struct worker *engine_workers_new(const struct plan *p, struct engine_ctl
         uint64_t q = quota_share(p, i, before, mine, p->connections ? p->connections
                                                                     : p->conn_slots);
 
-        if (worker_init(&ws[i], i, p, ctl, (uint32_t)slots, (uint32_t)n, q)) {
+        uint64_t sq = p->sessions ? share(p->sessions, p->threads, i) : 0;
+
+        if (worker_init(&ws[i], i, p, ctl, (uint32_t)slots, (uint32_t)n, q, sq)) {
             while (i--)
                 worker_fini(&ws[i]);
             free(ws);
@@ -92,7 +95,20 @@ static void engine_start_clock(const struct plan *p, struct engine_ctl *ctl, str
 
 static bool engine_connects_done(const struct plan *p, struct engine_ctl *ctl, uint64_t limit)
 {
-    return atomic_load(&ctl->ready) >= p->threads || clock_ns() >= limit;
+    /* --hold measures the connect ramp itself: the clock starts at once */
+    return p->hold || atomic_load(&ctl->ready) >= p->threads || clock_ns() >= limit;
+}
+
+/* Memory is sampled while the run goes on: the peak is what a user's host
+ * must have. */
+static void engine_sample_memory(struct result *r)
+{
+    uint64_t rss = sysinfo_rss(), slab = sysinfo_slab();
+
+    if (rss > r->rss_peak)
+        r->rss_peak = rss;
+    if (slab > r->slab_peak)
+        r->slab_peak = slab;
 }
 
 /* A run that has not established a single connection a whole
@@ -131,6 +147,7 @@ static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct
         sig = sigtimedwait(&set, NULL, atomic_load(&ctl->start_ns) ? &poll : &(struct timespec){0, 1000000});
         if (sr && atomic_load(&ctl->start_ns))
             series_poll(sr, false);
+        engine_sample_memory(r);
         engine_give_up(p, ctl, r);
         if (sig <= 0)
             continue;
@@ -146,7 +163,8 @@ static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct
 
 static void engine_collect(const struct plan *p, struct worker *ws, struct result *r)
 {
-    uint64_t end = ws[0].end_ns;
+    uint64_t end = ws[0].end_ns, full = 0;
+    bool all_full = true;
 
     stats_init(&r->total);
     r->threads = p->threads;
@@ -164,7 +182,16 @@ static void engine_collect(const struct plan *p, struct worker *ws, struct resul
         }
         if (ws[i].end_ns > end)
             end = ws[i].end_ns;
+        r->peak_established += ws[i].peak_established;
+        r->ws_contexts += ws[i].ws_alloc;
+        if (!ws[i].full_ns)
+            all_full = false;
+        else if (ws[i].full_ns > full)
+            full = ws[i].full_ns;
     }
+    /* --hold: how long the ramp took (the clock starts with it) */
+    if (all_full && full > r->run_start_ns - p->warmup_ns)
+        r->full_ns = full - (r->run_start_ns - p->warmup_ns);
     /* the run's length: warm-up excluded, the short drain included */
     r->duration_ns = r->run_start_ns && end > r->run_start_ns ? end - r->run_start_ns : 0;
 }
@@ -195,7 +222,7 @@ static void engine_verdict(const struct plan *p, struct result *r)
                  "gave up after %llu of -n %llu: no connection to %s for --connect-timeout",
                  (unsigned long long)(s->responses + stats_errors_total(s)),
                  (unsigned long long)p->requests, p->addr_str);
-    } else if (!s->responses) {
+    } else if (!s->responses && !s->ws_handshakes && !(p->hold && s->conn_established)) {
         int err = s->first_conn_errno ? s->first_conn_errno : s->first_err_errno;
         char kinds[128] = "";
         size_t n = 0;
@@ -213,7 +240,8 @@ static void engine_verdict(const struct plan *p, struct result *r)
         r->exit_code = EXIT_OK;
         snprintf(r->exit_reason, sizeof(r->exit_reason), "%s",
                  p->requests && s->requests >= p->requests ? "request count reached"
-                                                           : "duration elapsed");
+                 : p->sessions && s->sessions >= p->sessions ? "session count reached"
+                                                             : "duration elapsed");
     }
 }
 
@@ -253,6 +281,9 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
     int rc;
 
     memset(r, 0, sizeof(*r));
+    r->rss_base = sysinfo_rss();
+    r->slab_base = sysinfo_slab();
+    r->syn_retrans = sysinfo_syn_retrans();
     ws = engine_workers_new(p, &ctl);
     if (!ws) {
         snprintf(r->exit_reason, sizeof(r->exit_reason), "out of memory for %u workers",
@@ -283,6 +314,8 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
         series_reader_fini(&sr);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    engine_sample_memory(r);
+    r->syn_retrans = sysinfo_syn_retrans() - r->syn_retrans;
     engine_collect(p, ws, r);
     /* precedence: interrupted (130) over runtime failure (1) over ok */
     rc = engine_setup_error(p, ws, r);

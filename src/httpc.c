@@ -57,11 +57,44 @@ static void httpc_send(struct conn *c, uint32_t n, bool from_backlog)
     httpc_arm_timeout(c);
 }
 
+/* --requests-per-conn: how many more this session may send. */
+static uint32_t httpc_session_room(const struct conn *c)
+{
+    uint32_t rpc = c->w->plan->requests_per_conn, sent = c->sess_n + c->in_flight;
+
+    if (!rpc)
+        return UINT32_MAX;
+    return sent < rpc ? rpc - sent : 0;
+}
+
 void httpc_send_backlog(struct conn *c)
 {
     uint32_t room = c->w->plan->pipeline - c->in_flight;
 
+    if (httpc_session_room(c) < room)
+        room = httpc_session_room(c);
     httpc_send(c, room < c->w->backlog_len ? room : c->w->backlog_len, true);
+}
+
+/* --hold: one request per --ping interval, first at a random phase so a
+ * million connections do not all wake in the same millisecond. */
+static void httpc_hold(struct conn *c)
+{
+    struct worker *w = c->w;
+    uint64_t ping = w->plan->ping_ns;
+
+    if (c->in_flight)
+        return;
+    if (!c->next_ns)
+        c->next_ns = w->now + worker_rand(w) % ping;
+    if (w->now >= c->next_ns && worker_may_send(w)) {
+        c->next_ns = c->next_ns + ping > w->now ? c->next_ns + ping : w->now + ping;
+        timer_cancel(&w->wheel, &c->timer);
+        httpc_send(c, 1, false);
+        return;
+    }
+    timer_cancel(&w->wheel, &c->timer);
+    timer_arm(&w->wheel, &c->timer, c->next_ns);
 }
 
 void httpc_flush(struct conn *c)
@@ -78,12 +111,27 @@ void httpc_flush(struct conn *c)
             conn_close(c, false);
         return;
     }
+    if (!httpc_session_room(c)) {
+        /* --requests-per-conn reached: the session ends once answered */
+        if (!c->in_flight) {
+            c->flags |= CONN_F_DONE;
+            conn_close(c, false);
+        }
+        return;
+    }
+    if (p->hold) {
+        if (w->started)
+            httpc_hold(c);
+        return;
+    }
     if (p->open_loop) {
         load_conn_free(w, c);
         return;
     }
     if (!n || !worker_may_send(w))
         return;
+    if (httpc_session_room(c) < n)
+        n = httpc_session_room(c);
     if (p->requests && w->in_run && w->quota - w->stats.requests < n)
         n = (uint32_t)(w->quota - w->stats.requests);
     httpc_send(c, n, false);
@@ -131,6 +179,7 @@ static void httpc_on_response(struct conn *c)
 {
     struct wstats *s = &c->w->stats;
 
+    c->sess_n++;
     if (httpc_settle(c)) {
         s->responses++;
         stats_status(s, c->resp.status);
@@ -192,8 +241,10 @@ void httpc_on_timer(struct conn *c)
 {
     struct worker *w = c->w;
 
-    if (!c->in_flight)
+    if (!c->in_flight) {
+        httpc_flush(c); /* --hold: the next keep-alive request is due */
         return;
+    }
     if (w->now >= c->ts[c->ts_head] + w->plan->timeout_ns) {
         httpc_fail(c, ERR_TIMEOUT);
         conn_close(c, true);
@@ -201,3 +252,20 @@ void httpc_on_timer(struct conn *c)
     }
     httpc_arm_timeout(c);
 }
+
+static void httpc_on_close(struct conn *c)
+{
+    (void)c;
+}
+
+const struct proto_ops proto_http = {
+    .on_open = httpc_on_open,
+    .on_data = httpc_on_data,
+    .on_eof = httpc_on_eof,
+    .on_sent = httpc_on_sent,
+    .fail = httpc_fail,
+    .on_timer = httpc_on_timer,
+    .flush = httpc_flush,
+    .send_backlog = httpc_send_backlog,
+    .on_close = httpc_on_close,
+};

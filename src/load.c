@@ -19,7 +19,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "httpc.h"
 #include "worker.h"
 
 #define LOAD_CONN_TICK_NS 1000000ull /* connection targets move at most every 1 ms */
@@ -66,15 +65,40 @@ static uint64_t load_connect_budget(const struct worker *w)
     return allowed > (double)w->connects ? (uint64_t)allowed - w->connects : 0;
 }
 
+bool load_session_allowed(const struct worker *w)
+{
+    return !w->plan->sessions || w->sess_started < w->sess_quota;
+}
+
+void load_session_over(struct worker *w, bool finished)
+{
+    w->sess_over++;
+    if (finished)
+        w->stats.sessions_ok++;
+}
+
+/* Start c's next session now. */
+static void load_connect_now(struct worker *w, struct conn *c)
+{
+    w->connects++;
+    w->sess_started++;
+    w->stats.sessions++;
+    conn_connect(c);
+}
+
 void load_connect(struct worker *w, struct conn *c)
 {
+    if (!load_session_allowed(w)) {
+        c->state = CONN_ST_DONE;
+        load_conn_resolved(w, c);
+        return;
+    }
     if (w->pending_len || !load_connect_budget(w)) {
         w->pending[(w->pending_head + w->pending_len++) % w->nconns] = c->slot;
         c->state = CONN_ST_IDLE;
         return;
     }
-    w->connects++;
-    conn_connect(c);
+    load_connect_now(w, c);
 }
 
 static void load_connect_pending(struct worker *w)
@@ -88,9 +112,13 @@ static void load_connect_pending(struct worker *w)
         w->pending_len--;
         if (c->state != CONN_ST_IDLE || !load_conn_wanted(w, c))
             continue;
-        w->connects++;
+        if (!load_session_allowed(w)) {
+            c->state = CONN_ST_DONE;
+            load_conn_resolved(w, c);
+            continue;
+        }
         budget--;
-        conn_connect(c);
+        load_connect_now(w, c);
     }
 }
 
@@ -203,7 +231,7 @@ static void load_dispatch(struct worker *w)
             load_grow(w);
             return;
         }
-        httpc_send_backlog(c);
+        w->proto->send_backlog(c);
     }
 }
 
@@ -227,7 +255,7 @@ static void load_enter_run(struct worker *w)
     w->backlog_len = 0; /* warm-up arrivals not sent yet: warm-up work, dropped uncounted */
     if (!w->plan->open_loop)
         for (uint32_t i = 0; i < w->want; i++)
-            httpc_flush(&w->conns[i]); /* idle ones (e.g. stopped by -n) resume */
+            w->proto->flush(&w->conns[i]); /* idle ones (e.g. stopped by -n) resume */
     w->completed = 0;
     if (w->plan->open_loop)
         load_start_stream(w, &w->plan->pace, w->run_start_ns);
@@ -257,7 +285,7 @@ static void load_on_start(struct worker *w, uint64_t start)
         if (p->open_loop)
             load_conn_free(w, &w->conns[i]);
         else
-            httpc_flush(&w->conns[i]);
+            w->proto->flush(&w->conns[i]);
     }
 }
 
@@ -282,7 +310,7 @@ static void load_conn_targets(struct worker *w)
         if (w->conns[i].state == CONN_ST_IDLE || w->conns[i].state == CONN_ST_DONE)
             load_connect(w, &w->conns[i]);
     for (uint32_t i = want; i < old; i++)
-        httpc_flush(&w->conns[i]); /* idle ones close now, busy ones after their answer */
+        w->proto->flush(&w->conns[i]); /* idle ones close now, busy ones after their answer */
 }
 
 void load_series_publish(struct worker *w)

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "report.h"
+#include "sysinfo.h"
 
 int main(int argc, char **argv)
 {
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    sysinfo_check(stderr, &plan);
     code = engine_run(&plan, r, ts_out);
     if (ts_out && fclose(ts_out) && code == EXIT_OK)
         code = EXIT_RUNTIME;

@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 
 #include "json.h"
+#include "report_ws.h"
 #include "units.h"
 #include "uring.h"
 
@@ -110,7 +111,7 @@ static void text_verdict(FILE *f, const struct plan *p, const struct result *r)
     fputc('\n', f);
 }
 
-static void text_latency_row(FILE *f, const char *name, const struct hist *h)
+void report_text_latency_row(FILE *f, const char *name, const struct hist *h)
 {
     char b[16];
 
@@ -169,7 +170,8 @@ static void text_header(FILE *f, const struct plan *p, const struct result *r)
     char d[16];
 
     units_fmt_duration(d, sizeof(d), r->duration_ns);
-    fprintf(f, "stampede %s  %s %s (%s)\n", stampede_version, p->method, p->url, p->addr_str);
+    fprintf(f, "stampede %s  %s %s (%s)\n", stampede_version, p->ws ? "WebSocket" : p->method,
+            p->url, p->addr_str);
     fprintf(f, "  %s, %u threads, %u connections, pipeline %u", d, r->threads, p->connections,
             p->pipeline);
     if (p->requests)
@@ -194,6 +196,7 @@ static void text_rates(FILE *f, const struct plan *p, const struct result *r)
     if (s->unsolicited)
         fprintf(f, "  %-13s%llu connections dropped: response bytes with no request in flight\n",
                 "unsolicited", (unsigned long long)s->unsolicited);
+    report_ws_text(f, p, r);
     if (s->in_flight_at_end)
         fprintf(f, "  %-13s%llu unanswered at the end\n", "in flight",
                 (unsigned long long)s->in_flight_at_end);
@@ -219,19 +222,20 @@ void report_text(FILE *f, const struct plan *p, const struct result *r)
     for (size_t i = 0; i < NPCT; i++)
         fprintf(f, " %9s", pct_name[i]);
     fprintf(f, " %9s\n", "max");
-    text_latency_row(f, "http_req_duration", &r->total.req_duration);
+    report_text_latency_row(f, p->ws ? "ws_msg_rtt" : "http_req_duration", &r->total.req_duration);
     if (p->open_loop) {
-        text_latency_row(f, "service_time", &r->total.service_time);
-        text_latency_row(f, "send_lag", &r->total.send_lag);
+        report_text_latency_row(f, "service_time", &r->total.service_time);
+        report_text_latency_row(f, "send_lag", &r->total.send_lag);
     }
-    text_latency_row(f, "connect_time", &r->total.connect_time);
+    report_text_latency_row(f, "connect_time", &r->total.connect_time);
+    report_ws_text_latency(f, p, r);
     fputc('\n', f);
     text_verdict(f, p, r);
     fprintf(f, "\n  %s (exit %d)\n", r->exit_reason, r->exit_code);
     fflush(f);
 }
 
-static void json_metric(struct json *j, const char *name, const struct hist *h)
+void report_json_metric(struct json *j, const char *name, const struct hist *h)
 {
     json_obj_begin(j, name);
     json_str(j, "unit", "us");
@@ -343,6 +347,7 @@ static void json_config(struct json *j, const struct plan *p, const struct resul
     json_arr_end(j);
     json_u64(j, "body_bytes", p->body_len);
     json_config_model(j, p);
+    report_ws_json_config(j, p);
     json_obj_end(j);
 }
 
@@ -375,8 +380,10 @@ static void json_status(struct json *j, const struct wstats *s)
     json_obj_end(j);
 }
 
-static void json_counters(struct json *j, const struct wstats *s)
+static void json_counters(struct json *j, const struct result *r)
 {
+    const struct wstats *s = &r->total;
+
     json_obj_begin(j, "counters");
     json_u64(j, "requests", s->requests);
     json_u64(j, "responses", s->responses);
@@ -395,6 +402,7 @@ static void json_counters(struct json *j, const struct wstats *s)
     json_u64(j, "dropped", s->dropped);
     json_u64(j, "bytes_out", s->bytes_out);
     json_u64(j, "bytes_in", s->bytes_in);
+    report_ws_json_counters(j, r);
     json_obj_end(j);
 }
 
@@ -446,15 +454,17 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     json_provenance(&j, p, r);
     json_config(&j, p, r);
     json_dbl(&j, "duration_s", secs(r->duration_ns));
-    json_counters(&j, &r->total);
+    json_counters(&j, r);
     json_rates(&j, r);
     json_generator(&j, p, r);
+    report_ws_json_capacity(&j, p, r);
     json_obj_begin(&j, "metrics");
-    json_metric(&j, "http_req_duration", &r->total.req_duration);
-    json_metric(&j, "connect_time", &r->total.connect_time);
+    report_json_metric(&j, p->ws ? "ws_msg_rtt" : "http_req_duration", &r->total.req_duration);
+    report_json_metric(&j, "connect_time", &r->total.connect_time);
+    report_ws_json_metrics(&j, p, r);
     if (p->open_loop) {
-        json_metric(&j, "http_req_service_time", &r->total.service_time);
-        json_metric(&j, "send_lag", &r->total.send_lag);
+        report_json_metric(&j, "http_req_service_time", &r->total.service_time);
+        report_json_metric(&j, "send_lag", &r->total.send_lag);
     }
     json_obj_end(&j);
     json_obj_end(&j);

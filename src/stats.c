@@ -25,9 +25,22 @@ const char *const cerr_name[CERR_NR] = {
     [CERR_OTHER] = "other",
 };
 
+const char *const wshs_name[WSHS_NR] = {
+    [WSHS_STATUS] = "status",
+    [WSHS_MALFORMED] = "malformed",
+    [WSHS_NO_UPGRADE] = "no_upgrade",
+    [WSHS_BAD_ACCEPT] = "bad_accept",
+    [WSHS_SUBPROTOCOL] = "subprotocol",
+    [WSHS_CLOSED] = "closed",
+    [WSHS_TIMEOUT] = "timeout",
+};
+
 void stats_init(struct wstats *s)
 {
     memset(s, 0, sizeof(*s));
+    hist_init(&s->ws_handshake_time);
+    hist_init(&s->ws_fanout);
+    hist_init(&s->ws_ping_rtt);
     hist_init(&s->req_duration);
     hist_init(&s->connect_time);
     hist_init(&s->service_time);
@@ -42,6 +55,9 @@ void stats_reset_requests(struct wstats *s)
     memset(s->errors, 0, sizeof(s->errors));
     s->in_flight_at_end = s->unsolicited = s->scheduled = s->dropped = 0;
     s->first_err_errno = 0;
+    s->ws_msgs_sent = s->ws_msgs_received = s->ws_pushes = s->ws_pings = s->ws_pongs = 0;
+    hist_init(&s->ws_fanout);
+    hist_init(&s->ws_ping_rtt);
     hist_init(&s->req_duration);
     hist_init(&s->service_time);
     hist_init(&s->send_lag);
@@ -75,6 +91,21 @@ void stats_merge(struct wstats *dst, const struct wstats *src)
         dst->first_conn_errno = src->first_conn_errno;
     if (!dst->first_err_errno)
         dst->first_err_errno = src->first_err_errno;
+    dst->sessions += src->sessions;
+    dst->sessions_ok += src->sessions_ok;
+    dst->ws_handshakes += src->ws_handshakes;
+    add_array(dst->ws_hs_failed, src->ws_hs_failed, WSHS_NR);
+    add_array(dst->ws_hs_status, src->ws_hs_status, STATS_STATUS_MAX);
+    add_array(dst->ws_close_codes, src->ws_close_codes, STATS_CLOSE_CODES);
+    dst->ws_proto_errors += src->ws_proto_errors;
+    dst->ws_msgs_sent += src->ws_msgs_sent;
+    dst->ws_msgs_received += src->ws_msgs_received;
+    dst->ws_pushes += src->ws_pushes;
+    dst->ws_pings += src->ws_pings;
+    dst->ws_pongs += src->ws_pongs;
+    hist_merge(&dst->ws_handshake_time, &src->ws_handshake_time);
+    hist_merge(&dst->ws_fanout, &src->ws_fanout);
+    hist_merge(&dst->ws_ping_rtt, &src->ws_ping_rtt);
     hist_merge(&dst->req_duration, &src->req_duration);
     hist_merge(&dst->connect_time, &src->connect_time);
     hist_merge(&dst->service_time, &src->service_time);

@@ -19,9 +19,11 @@
 #include <time.h>
 
 #include "load.h"
+#include "wsc.h"
 
 #define WORKER_IDLE_WAIT_NS 10000000ull /* stop-flag poll when idle */
 #define WORKER_BUF_SIZE 8192
+#define WORKER_WS_LINGER_NS 100000000ull /* 100 ms */
 
 uint64_t clock_ns(void)
 {
@@ -41,13 +43,15 @@ uint64_t worker_rand(struct worker *w)
 }
 
 int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engine_ctl *ctl,
-                uint32_t nconns, uint32_t ninit, uint64_t quota)
+                uint32_t nconns, uint32_t ninit, uint64_t quota, uint64_t sess_quota)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->plan = p;
     w->ctl = ctl;
     w->xp = &xport_plain;
+    w->proto = p->ws ? &proto_ws : &proto_http;
+    w->sess_quota = sess_quota;
     w->nconns = nconns;
     w->ninit = ninit;
     w->quota = quota;
@@ -59,7 +63,8 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
     w->ts_sent = calloc((size_t)(nconns ? nconns : 1) * p->pipeline, sizeof(*w->ts_sent));
     w->stamp_list = calloc(nconns ? nconns : 1, sizeof(*w->stamp_list));
     w->series = series_ring_new();
-    if (!w->conns || !w->ts || !w->ts_sent || !w->stamp_list || !w->series || load_init(w)) {
+    if (!w->conns || !w->ts || !w->ts_sent || !w->stamp_list || !w->series || load_init(w) ||
+        (p->ws && wsc_pool_init(w))) {
         worker_fini(w);
         return -ENOMEM;
     }
@@ -71,6 +76,8 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
 
 void worker_fini(struct worker *w)
 {
+    if (w->plan->ws)
+        wsc_pool_fini(w);
     load_fini(w);
     series_ring_free(w->series);
     w->series = NULL;
@@ -209,14 +216,23 @@ static bool worker_should_exit(struct worker *w)
         worker_begin_drain(w);
     else if (w->in_run && w->plan->requests && worker_quota_sent(w))
         w->stopping = true; /* -n: wait for every answer (or its timeout) */
+    else if (w->plan->sessions && w->sess_over >= w->sess_quota)
+        w->stopping = true; /* --sessions: every session of this worker is over */
     if (!w->stopping)
         return false;
     if (w->backlog_len) {
         w->stats.dropped += w->backlog_len; /* due, never sent: the run ended */
         w->backlog_len = 0;
     }
-    if (!w->in_flight)
-        return true;
+    if (!w->in_flight) {
+        /* WebSocket: copies of the last messages may still be on their way
+         * to other members of a room; a short linger counts them */
+        if (!w->plan->ws || w->ctl->stop == ENGINE_STOP_ABORT)
+            return true;
+        if (!w->linger_until)
+            w->linger_until = w->now + WORKER_WS_LINGER_NS;
+        return w->now >= w->linger_until;
+    }
     return w->drain_deadline && w->now >= w->drain_deadline;
 }
 
@@ -250,9 +266,23 @@ static int worker_setup_ring(struct worker *w)
         .buf_count = n * 2 < 256 ? 256 : (n * 2 > 4096 ? 4096 : n * 2),
         .buf_size = WORKER_BUF_SIZE,
     };
+    struct io_uring_probe *probe;
+    int rc;
 
+    if (w->plan->hold) {
+        /* idle connections: many rings, little traffic, small buffers */
+        cfg.buf_count = 512;
+        cfg.buf_size = 4096;
+    }
     cfg.cq_entries = cfg.sq_entries * 4;
-    return uring_init(&w->u, &cfg);
+    rc = uring_init(&w->u, &cfg);
+    if (rc)
+        return rc;
+    probe = io_uring_get_probe_ring(&w->u.ring);
+    w->bind_linked = probe && io_uring_opcode_supported(probe, 56 /* IORING_OP_BIND */);
+    if (probe)
+        io_uring_free_probe(probe);
+    return 0;
 }
 
 static void worker_pin(struct worker *w)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install what stampede needs from the distribution, only if missing.
 #   tools/deps.sh build   compiler, liburing, wslay, OpenSSL, libfyaml
-#   tools/deps.sh test    the above plus the test peers (nginx, python3)
+#   tools/deps.sh test    the above plus the test peers (nginx, python3, node and
+#                         the npm `ws` server in tests/node)
 # As root it runs apt-get; otherwise it prints the command and fails.
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config liburing-dev libwslay-dev libssl-dev libfyaml-dev)
-test_pkgs=(nginx-light python3 curl)
+test_pkgs=(nginx-light python3 curl nodejs npm)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
@@ -16,11 +17,28 @@ for p in "${want[@]}"; do
     case $p in
     nginx-light) command -v nginx >/dev/null 2>&1 && continue ;;
     python3) command -v python3 >/dev/null 2>&1 && continue ;;
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
     gcc) command -v cc >/dev/null 2>&1 && continue ;;
     esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# the npm peers (tests/node/package-lock.json pins them)
+node_peers() {
+    [ "${1:-build}" = test ] || return 0
+    local dir
+    dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
+    [ -d "$dir/node_modules/ws" ] && return 0
+    command -v npm >/dev/null 2>&1 || return 0
+    echo "deps: npm ci in tests/node" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
+        echo "deps: npm ci failed: tests that need the node ws server will be skipped" >&2
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+    node_peers "${1:-build}"
+    exit 0
+fi
 
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" != 0 ]; then
@@ -38,3 +56,4 @@ if printf '%s\n' "${missing[@]}" | grep -q nginx && [ ! -e /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $cmd >&2
+node_peers "${1:-build}"

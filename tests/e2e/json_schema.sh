@@ -46,8 +46,10 @@ errors = []
 for path in paths:
     if not any(r.match(path) for r in regs.values()):
         errors.append(f"key {path} is not in the schema")
+optional = {l.split()[0] for l in m.group(1).splitlines()
+            if l.strip() and len(l.split()) > 2 and l.split()[2] == "optional"}
 for p, r in regs.items():
-    if not any(r.match(path) for path in paths):
+    if p not in optional and not any(r.match(path) for path in paths):
         errors.append(f"schema key {p} is missing from the result")
 # types
 types = {}

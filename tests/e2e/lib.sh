@@ -75,11 +75,12 @@ d = json.load(open(sys.argv[1]))
 c = d["counters"]
 lhs = c["requests"]
 rhs = c["responses"] + sum(c["errors"].values()) + c["in_flight_at_end"]
-m = d["metrics"]["http_req_duration"]
+m = d["metrics"].get("http_req_duration") or d["metrics"]["ws_msg_rtt"]
 done = c["responses"] + sum(c["errors"].values())
 ok = lhs == rhs and m["count"] == done
-ok = ok and sum(c["status"][k] for k in ("1xx", "2xx", "3xx", "4xx", "5xx", "other")) == c["responses"]
-ok = ok and sum(c["status"]["codes"].values()) == c["responses"]
+if "http_req_duration" in d["metrics"]:
+    ok = ok and sum(c["status"][k] for k in ("1xx", "2xx", "3xx", "4xx", "5xx", "other")) == c["responses"]
+    ok = ok and sum(c["status"]["codes"].values()) == c["responses"]
 if not ok:
     print("requests", lhs, "responses+errors+in_flight", rhs, "histogram count", m["count"],
           "settled", done, file=sys.stderr)
@@ -132,7 +133,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 c = d["counters"]
 m = d["metrics"]
-h = m["http_req_duration"]
+h = m.get("http_req_duration") or m.get("ws_msg_rtt") or {}
+ws = c["ws"]
+cap = d["capacity"]
 errs = sum(c["errors"].values())
 cerrs = sum(c["conn_errors"].values())
 bad = [e for e in sys.argv[2:] if not eval(e)]
@@ -150,4 +153,9 @@ PY
 # expect_rc WANT: the last run_st exit code must be WANT
 expect_rc() {
     [ "$SRC" -eq "$1" ] || fail "stampede exited $SRC, want $1; stderr: $(tail -n 5 "$T_TMP/err")"
+}
+
+# tcount NAME: a counter line "NAME N" the target printed on exit
+tcount() {
+    sed -n "s/^$1 \([0-9]*\)$/\1/p" "$TOUT" | tail -n 1
 }

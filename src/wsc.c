@@ -1,0 +1,594 @@
+/*
+ * wsc.c - WebSocket client on one connection; see wsc.h.
+ *
+ * The in-flight ring (c->ts / c->ts_sent, --ws-pipeline entries) works as
+ * in httpc.c: a message's round trip runs from the clock read just before
+ * the submission that hands it to the kernel to the moment its reply is
+ * parsed. Message timeouts settle the oldest message as a timeout but keep
+ * the connection (a WebSocket service may drop a message and carry on);
+ * the handshake has its own timeout (--timeout) and a failed handshake
+ * ends the session.
+ */
+#include "wsc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "load.h"
+#include "tmpl.h"
+#include "worker.h"
+#include "ws.h"
+#include "wsp.h"
+
+#define WSC_MAX_QUEUED 64 /* wslay messages queued per connection, at most */
+
+struct wsx {
+    struct wsx *next;       /* pool free list */
+    struct wsp p;
+    bool open;              /* p holds a wslay context */
+    struct ws_hs hs;
+    char key[WS_KEY_LEN + 1];
+    char out[];             /* w->ws_out_cap bytes */
+};
+
+static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len);
+static void wsc_on_pong(void *user, const uint8_t *data, size_t len);
+static void wsc_on_close_frame(void *user, uint16_t code);
+
+static const struct wsp_cb wsc_cb = {
+    .on_msg = wsc_on_msg,
+    .on_pong = wsc_on_pong,
+    .on_close = wsc_on_close_frame,
+};
+
+int wsc_pool_init(struct worker *w)
+{
+    const struct plan *p = w->plan;
+    size_t msg = p->ws_tmpl ? tmpl_max_len(p->ws_tmpl) : p->ws_payload_len;
+    size_t cap = 4096;
+
+    /* room for a pipeline of messages in one send, within reason; larger
+     * bursts go out over several sends */
+    if ((msg + 14) * p->pipeline > cap)
+        cap = (msg + 14) * p->pipeline;
+    if (cap > (1u << 20))
+        cap = 1u << 20;
+    if (cap < p->ws_upgrade_len)
+        cap = p->ws_upgrade_len;
+    w->ws_out_cap = (uint32_t)cap;
+    w->ws_scratch_cap = (uint32_t)(msg ? msg : 1);
+    w->ws_scratch = malloc(w->ws_scratch_cap);
+    return w->ws_scratch ? 0 : -1;
+}
+
+void wsc_pool_fini(struct worker *w)
+{
+    struct wsx *x;
+
+    for (uint32_t i = 0; i < w->nconns; i++) {
+        x = w->conns[i].ws;
+        if (x) {
+            wsp_free(&x->p);
+            free(x);
+            w->conns[i].ws = NULL;
+        }
+    }
+    while ((x = w->ws_free)) {
+        w->ws_free = x->next;
+        free(x);
+    }
+    free(w->ws_scratch);
+    w->ws_scratch = NULL;
+}
+
+uint64_t wsc_conn_id(const struct conn *c)
+{
+    return (uint64_t)c->slot * c->w->plan->threads + c->w->id;
+}
+
+static struct wsx *wsc_attach(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct wsx *x = w->ws_free;
+
+    if (x) {
+        w->ws_free = x->next;
+    } else {
+        x = malloc(sizeof(*x) + w->ws_out_cap);
+        if (!x)
+            return NULL;
+        w->ws_alloc++;
+    }
+    x->next = NULL;
+    x->open = false;
+    x->hs.len = 0;
+    c->ws = x;
+    w->ws_live++;
+    return x;
+}
+
+static void wsc_detach(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct wsx *x = c->ws;
+
+    if (!x)
+        return;
+    if (x->open)
+        wsp_free(&x->p);
+    x->open = false;
+    x->next = w->ws_free;
+    w->ws_free = x;
+    c->ws = NULL;
+    w->ws_live--;
+}
+
+/* Open the message layer on c's context (after the 101, or again after an
+ * idle connection gave its context back). */
+static int wsc_open_msgs(struct conn *c)
+{
+    struct wsx *x = c->ws ? c->ws : wsc_attach(c);
+
+    if (!x)
+        return -1;
+    if (x->open)
+        return 0;
+    if (wsp_open(&x->p, &wsc_cb, c, &c->w->rng, x->out, c->w->ws_out_cap, c->w->plan->ws_max_msg))
+        return -1;
+    x->open = true;
+    return 0;
+}
+
+static uint32_t ring_next(const struct conn *c, uint32_t i)
+{
+    return ++i == c->w->plan->pipeline ? 0 : i;
+}
+
+/* Hand whatever wslay has queued to the kernel (one send in flight). */
+static void wsc_pump(struct conn *c)
+{
+    struct wsx *x = c->ws;
+    uint32_t n;
+
+    if (!x || !x->open || (c->flags & CONN_F_SENDING) || c->state != CONN_ST_ACTIVE)
+        return;
+    n = wsp_output(&x->p);
+    if (n)
+        conn_write(c, x->out, n);
+}
+
+/* The next moment c's timer must fire: handshake or oldest message
+ * timeout, paced send, keep-alive ping. */
+static void wsc_arm(struct conn *c)
+{
+    struct worker *w = c->w;
+    uint64_t due = UINT64_MAX, t = w->plan->timeout_ns;
+
+    if (c->state != CONN_ST_ACTIVE)
+        return;
+    if (c->flags & CONN_F_HANDSHAKE)
+        due = c->next_ns + t;
+    else {
+        if (c->in_flight)
+            due = c->ts[c->ts_head] + t;
+        if (w->plan->ws_period_ns && c->next_ns && c->next_ns < due)
+            due = c->next_ns;
+        if (c->ping_due && c->ping_due < due)
+            due = c->ping_due;
+    }
+    timer_cancel(&w->wheel, &c->timer);
+    if (due != UINT64_MAX)
+        timer_arm(&w->wheel, &c->timer, due);
+}
+
+/* --hold: an idle connection keeps no context. */
+static void wsc_maybe_detach(struct conn *c)
+{
+    struct wsx *x = c->ws;
+
+    if (!c->w->plan->hold || !x || (c->flags & (CONN_F_SENDING | CONN_F_HANDSHAKE)) ||
+        c->in_flight || (x->open && !wsp_idle(&x->p)))
+        return;
+    wsc_detach(c);
+}
+
+/* Settle the oldest message in flight; false for a warm-up one. */
+static bool wsc_settle(struct conn *c)
+{
+    struct worker *w = c->w;
+    uint64_t start = c->ts[c->ts_head], sent = c->ts_sent[c->ts_head];
+    bool counted = w->in_run && !c->warm_n;
+
+    c->ts_head = ring_next(c, c->ts_head);
+    c->in_flight--;
+    w->in_flight--;
+    series_record_dur(w->series, w->now - start);
+    if (!counted) {
+        if (w->in_run) {
+            c->warm_n--;
+            w->warm_left--;
+        }
+        return false;
+    }
+    hist_record(&w->stats.req_duration, w->now - start);
+    if (w->plan->open_loop)
+        hist_record(&w->stats.service_time, w->now - sent);
+    w->completed++;
+    return true;
+}
+
+static void wsc_fail(struct conn *c, enum err_kind kind)
+{
+    struct wstats *s = &c->w->stats;
+
+    if (c->flags & CONN_F_HANDSHAKE) {
+        c->flags &= ~CONN_F_HANDSHAKE;
+        s->ws_hs_failed[kind == ERR_TIMEOUT ? WSHS_TIMEOUT : WSHS_CLOSED]++;
+    }
+    while (c->in_flight)
+        if (wsc_settle(c))
+            s->errors[kind]++;
+}
+
+/* Queue one data message (the template rendered, or the fixed payload). */
+static int wsc_queue_one(struct conn *c)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    int op = p->ws_binary ? 2 : 1;
+
+    if (p->ws_tmpl) {
+        struct tmpl_vals v = {.conn = wsc_conn_id(c), .seq = c->seq, .ts = w->now / 1000};
+        size_t n = tmpl_render(p->ws_tmpl, w->ws_scratch, w->ws_scratch_cap, &v);
+
+        return wsp_queue_msg(&c->ws->p, op, w->ws_scratch, n);
+    }
+    return wsp_queue_msg(&c->ws->p, op, p->ws_payload, p->ws_payload_len);
+}
+
+/* Send n messages; each takes a ring entry whose latency starts at its
+ * intended time (open loop) or at the submission. */
+static void wsc_send(struct conn *c, uint32_t n, bool from_backlog)
+{
+    struct worker *w = c->w;
+    uint32_t i;
+
+    if (!n || wsc_open_msgs(c))
+        return;
+    c->stamp_from = c->ts_tail;
+    for (i = 0; i < n; i++) {
+        if (wsc_queue_one(c))
+            break; /* wslay's queue is full: the rest waits */
+        c->ts[c->ts_tail] = from_backlog ? load_backlog_pop(w) : w->now;
+        c->ts_sent[c->ts_tail] = w->now;
+        c->ts_tail = ring_next(c, c->ts_tail);
+        c->seq++;
+    }
+    c->stamp_n = i;
+    c->in_flight += i;
+    w->in_flight += i;
+    w->stats.requests += i;
+    w->stats.ws_msgs_sent += i;
+    if (i)
+        worker_stamp_later(w, c);
+    wsc_pump(c);
+}
+
+static void wsc_send_backlog(struct conn *c)
+{
+    uint32_t room = c->w->plan->pipeline - c->in_flight;
+
+    wsc_send(c, room < c->w->backlog_len ? room : c->w->backlog_len, true);
+}
+
+/* Start the closing handshake: the session has done its work. */
+static void wsc_begin_close(struct conn *c)
+{
+    if ((c->flags & CONN_F_DONE) || wsc_open_msgs(c))
+        return;
+    c->flags |= CONN_F_DONE;
+    wsp_queue_close(&c->ws->p, 1000);
+    wsc_pump(c);
+}
+
+/* --reconnect: messages this session may still send. */
+static uint32_t wsc_session_room(const struct conn *c)
+{
+    const struct plan *p = c->w->plan;
+    uint32_t sent = c->sess_n + c->in_flight;
+
+    if (!p->reconnect)
+        return UINT32_MAX;
+    return sent < p->ws_msgs_per_conn ? p->ws_msgs_per_conn - sent : 0;
+}
+
+/* Paced sends (--ws-rate) and keep-alive pings that are due now. */
+static void wsc_timed(struct conn *c)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+
+    if (p->ws_period_ns && c->next_ns && w->now >= c->next_ns && worker_may_send(w)) {
+        c->next_ns += p->ws_period_ns;
+        if (c->next_ns <= w->now)
+            c->next_ns = w->now + p->ws_period_ns; /* we were late: no burst */
+        if (c->in_flight < p->pipeline && wsc_session_room(c))
+            wsc_send(c, 1, false);
+    }
+    if (c->ping_due && w->now >= c->ping_due && worker_may_send(w) && !wsc_open_msgs(c)) {
+        uint64_t t = w->now;
+
+        c->ping_due = w->now + p->ping_ns;
+        if (!wsp_queue_ping(&c->ws->p, &t, sizeof(t))) {
+            c->ping_ns = w->now;
+            w->stats.ws_pings++;
+        }
+        wsc_pump(c);
+    }
+}
+
+static void wsc_flush(struct conn *c)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    uint32_t n;
+
+    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE)))
+        return;
+    if (!load_conn_wanted(w, c)) {
+        if (!c->in_flight)
+            conn_close(c, false); /* retired by a falling connection target */
+        return;
+    }
+    if (w->started && !wsc_session_room(c) && !c->in_flight) {
+        wsc_begin_close(c);
+        return;
+    }
+    if (w->started && !c->next_ns && p->ws_period_ns)
+        c->next_ns = w->now + worker_rand(w) % p->ws_period_ns;
+    if (w->started && !c->ping_due && p->ping_ns)
+        c->ping_due = w->now + worker_rand(w) % p->ping_ns;
+    if (p->ws_period_ns || p->hold) {
+        wsc_timed(c);
+    } else if (p->open_loop) {
+        if (!(c->flags & CONN_F_SENDING))
+            load_conn_free(w, c);
+    } else if (worker_may_send(w)) {
+        n = p->pipeline - c->in_flight;
+        if (wsc_session_room(c) < n)
+            n = wsc_session_room(c);
+        if (p->requests && w->in_run && w->quota - w->stats.requests < n)
+            n = (uint32_t)(w->quota - w->stats.requests);
+        if (!(c->flags & CONN_F_SENDING))
+            wsc_send(c, n, false);
+    }
+    wsc_arm(c);
+    wsc_maybe_detach(c);
+}
+
+static void wsc_on_open(struct conn *c)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    struct wsx *x = wsc_attach(c);
+
+    if (!x) {
+        w->stats.ws_hs_failed[WSHS_CLOSED]++;
+        conn_close(c, true);
+        return;
+    }
+    memcpy(x->out, p->ws_upgrade, p->ws_upgrade_len);
+    ws_make_key(worker_rand(w), worker_rand(w), x->key);
+    memcpy(x->out + p->ws_key_off, x->key, WS_KEY_LEN);
+    c->flags |= CONN_F_HANDSHAKE;
+    c->next_ns = w->now; /* handshake start */
+    conn_write(c, x->out, (uint32_t)p->ws_upgrade_len);
+    wsc_arm(c);
+}
+
+static enum wshs_kind wsc_hs_kind(enum ws_hs_err e)
+{
+    switch (e) {
+    case WS_HS_BAD_STATUS:
+        return WSHS_STATUS;
+    case WS_HS_NO_UPGRADE:
+        return WSHS_NO_UPGRADE;
+    case WS_HS_BAD_ACCEPT:
+        return WSHS_BAD_ACCEPT;
+    case WS_HS_BAD_SUBPROTOCOL:
+        return WSHS_SUBPROTOCOL;
+    default:
+        return WSHS_MALFORMED;
+    }
+}
+
+static int wsc_feed(struct conn *c, const char *buf, size_t len);
+
+/* Bytes of the 101 response; what follows it belongs to the message layer. */
+static int wsc_handshake(struct conn *c, const char *buf, size_t len)
+{
+    struct worker *w = c->w;
+    struct wsx *x = c->ws;
+    size_t used;
+    int status = 0, rc = ws_hs_feed(&x->hs, buf, len, &used);
+    enum ws_hs_err e;
+
+    if (rc == 0)
+        return 0;
+    c->flags &= ~CONN_F_HANDSHAKE;
+    if (rc < 0) {
+        w->stats.ws_hs_failed[WSHS_MALFORMED]++;
+        return -1;
+    }
+    e = ws_hs_verify(x->hs.head, x->hs.len, x->key, w->plan->ws_subprotocol, &status);
+    if (e != WS_HS_OK) {
+        w->stats.ws_hs_failed[wsc_hs_kind(e)]++;
+        if (e == WS_HS_BAD_STATUS && status > 0 && status < STATS_STATUS_MAX)
+            w->stats.ws_hs_status[status]++;
+        return -1;
+    }
+    w->stats.ws_handshakes++;
+    hist_record(&w->stats.ws_handshake_time, w->now - c->next_ns);
+    c->next_ns = 0;
+    c->flags |= CONN_F_ANSWERED;
+    if (wsc_open_msgs(c))
+        return -1;
+    if (len > used && wsc_feed(c, buf + used, len - used))
+        return -1;
+    wsc_flush(c);
+    return 0;
+}
+
+static int wsc_feed(struct conn *c, const char *buf, size_t len)
+{
+    if (wsc_open_msgs(c) || wsp_feed(&c->ws->p, buf, len)) {
+        c->w->stats.ws_proto_errors++;
+        wsc_fail(c, ERR_PROTOCOL);
+        c->flags &= ~CONN_F_ANSWERED; /* a failed session: reconnect with back-off */
+        return -1;
+    }
+    return 0;
+}
+
+static int wsc_on_data(struct conn *c, const char *buf, size_t len)
+{
+    if (c->flags & CONN_F_HANDSHAKE)
+        return wsc_handshake(c, buf, len);
+    if (wsc_feed(c, buf, len))
+        return -1;
+    if (c->state != CONN_ST_ACTIVE)
+        return 0; /* a callback closed it */
+    if (wsp_closed(&c->ws->p) && !(c->flags & CONN_F_SENDING) && !wsp_output(&c->ws->p)) {
+        conn_close(c, c->flags & CONN_F_BAD_CLOSE);
+        return 0;
+    }
+    wsc_pump(c);
+    wsc_flush(c);
+    return 0;
+}
+
+/* A data message: a reply to one of ours, or a push (fan-out). */
+static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len)
+{
+    struct conn *c = user;
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    struct tmpl_vals v;
+    bool reply = c->in_flight > 0;
+
+    (void)opcode;
+    w->stats.ws_msgs_received++;
+    if (p->ws_tmpl && tmpl_has(p->ws_tmpl, TMPL_CONN) && tmpl_has(p->ws_tmpl, TMPL_SEQ)) {
+        reply = tmpl_match(p->ws_tmpl, (const char *)data, len, &v) &&
+                v.conn == wsc_conn_id(c) && c->in_flight && v.seq == c->seq - c->in_flight;
+        if (!reply && tmpl_has(p->ws_tmpl, TMPL_TS) && (v.have & (1u << TMPL_TS)) &&
+            v.conn != wsc_conn_id(c) && w->in_run) {
+            uint64_t now_us = w->now / 1000;
+
+            hist_record(&w->stats.ws_fanout, now_us > v.ts ? (now_us - v.ts) * 1000 : 0);
+        }
+    }
+    if (!reply) {
+        w->stats.ws_pushes++;
+        return;
+    }
+    c->sess_n++;
+    if (wsc_settle(c))
+        w->stats.responses++;
+}
+
+static void wsc_on_pong(void *user, const uint8_t *data, size_t len)
+{
+    struct conn *c = user;
+    struct worker *w = c->w;
+
+    (void)data;
+    (void)len;
+    if (!c->ping_ns)
+        return; /* unsolicited pong: allowed by RFC 6455, nothing to time */
+    if (w->in_run) {
+        w->stats.ws_pongs++;
+        hist_record(&w->stats.ws_ping_rtt, w->now - c->ping_ns);
+    }
+    c->ping_ns = 0;
+}
+
+static void wsc_on_close_frame(void *user, uint16_t code)
+{
+    struct conn *c = user;
+    struct wstats *s = &c->w->stats;
+
+    s->ws_close_codes[code >= 1000 && code < 1016 ? code - 1000 : 16]++;
+    if (code != 1000 && code != 1001)
+        c->flags |= CONN_F_BAD_CLOSE; /* reconnect with back-off, not in a tight loop */
+    if (!(c->flags & CONN_F_DONE))
+        wsc_fail(c, ERR_CONN_CLOSED); /* the server ended it: what is in flight is lost */
+}
+
+static void wsc_on_sent(struct conn *c)
+{
+    struct wsx *x = c->ws;
+
+    if (!x)
+        return;
+    if (!x->open) {
+        /* the upgrade request went out */
+        return;
+    }
+    wsp_sent(&x->p);
+    if (wsp_closed(&x->p) && !wsp_output(&x->p)) {
+        conn_close(c, c->flags & CONN_F_BAD_CLOSE);
+        return;
+    }
+    wsc_pump(c);
+    if (!(c->flags & CONN_F_SENDING))
+        wsc_flush(c);
+}
+
+static void wsc_on_eof(struct conn *c)
+{
+    wsc_fail(c, ERR_CONN_CLOSED);
+}
+
+static void wsc_on_timer(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->flags & CONN_F_HANDSHAKE) {
+        if (w->now >= c->next_ns + w->plan->timeout_ns) {
+            wsc_fail(c, ERR_TIMEOUT);
+            conn_close(c, true);
+            return;
+        }
+    } else {
+        /* late messages are timeouts; the connection carries on */
+        while (c->in_flight && w->now >= c->ts[c->ts_head] + w->plan->timeout_ns)
+            if (wsc_settle(c))
+                w->stats.errors[ERR_TIMEOUT]++;
+        wsc_timed(c);
+    }
+    wsc_flush(c);
+    wsc_arm(c);
+}
+
+static void wsc_on_close(struct conn *c)
+{
+    if (c->flags & CONN_F_HANDSHAKE) {
+        c->flags &= ~CONN_F_HANDSHAKE;
+        c->w->stats.ws_hs_failed[WSHS_CLOSED]++;
+    }
+    wsc_detach(c);
+}
+
+const struct proto_ops proto_ws = {
+    .on_open = wsc_on_open,
+    .on_data = wsc_on_data,
+    .on_eof = wsc_on_eof,
+    .on_sent = wsc_on_sent,
+    .fail = wsc_fail,
+    .on_timer = wsc_on_timer,
+    .flush = wsc_flush,
+    .send_backlog = wsc_send_backlog,
+    .on_close = wsc_on_close,
+};
