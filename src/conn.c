@@ -271,7 +271,8 @@ static void conn_on_connect(struct conn *c, int res)
     timer_cancel(&w->wheel, &c->timer);
     c->state = CONN_ST_ACTIVE;
     c->flags |= CONN_F_ESTABLISHED;
-    if (!w->stats.conn_established++)
+    /* a WebSocket counts as connected once its handshake succeeded (wsc.c) */
+    if (!w->stats.conn_established++ && !w->plan->ws)
         atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     w->established++;
     if (w->established > w->peak_established)

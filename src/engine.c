@@ -208,6 +208,32 @@ static int engine_setup_error(const struct plan *p, struct worker *ws, struct re
     return 0;
 }
 
+/* No WebSocket handshake succeeded: say why, in the server's words. */
+static void engine_ws_failed(const struct plan *p, struct result *r)
+{
+    const struct wstats *s = &r->total;
+    int kind = -1, status = 0;
+    char why[96] = "";
+
+    for (int k = 0; k < WSHS_NR; k++)
+        if (s->ws_hs_failed[k] && (kind < 0 || s->ws_hs_failed[k] > s->ws_hs_failed[kind]))
+            kind = k;
+    for (int i = 0; i < STATS_STATUS_MAX; i++)
+        if (s->ws_hs_status[i] > s->ws_hs_status[status])
+            status = i;
+    if (kind == WSHS_STATUS)
+        snprintf(why, sizeof(why), ": the server answered HTTP %d (%llu times)", status,
+                 (unsigned long long)s->ws_hs_status[status]);
+    else if (kind >= 0)
+        snprintf(why, sizeof(why), ": %s (%llu times)", wshs_name[kind],
+                 (unsigned long long)s->ws_hs_failed[kind]);
+    else if (s->first_conn_errno)
+        snprintf(why, sizeof(why), ": %s", strerror(s->first_conn_errno));
+    r->exit_code = EXIT_RUNTIME;
+    snprintf(r->exit_reason, sizeof(r->exit_reason), "no WebSocket handshake succeeded with %s%s%s",
+             p->addr_str, why, r->gave_up ? " (gave up after --connect-timeout)" : "");
+}
+
 static void engine_verdict(const struct plan *p, struct result *r)
 {
     const struct wstats *s = &r->total;
@@ -222,6 +248,8 @@ static void engine_verdict(const struct plan *p, struct result *r)
                  "gave up after %llu of -n %llu: no connection to %s for --connect-timeout",
                  (unsigned long long)(s->responses + stats_errors_total(s)),
                  (unsigned long long)p->requests, p->addr_str);
+    } else if (p->ws && !s->ws_handshakes) {
+        engine_ws_failed(p, r);
     } else if (!s->responses && !s->ws_handshakes && !(p->hold && s->conn_established)) {
         int err = s->first_conn_errno ? s->first_conn_errno : s->first_err_errno;
         char kinds[128] = "";

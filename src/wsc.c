@@ -428,7 +428,8 @@ static int wsc_handshake(struct conn *c, const char *buf, size_t len)
             w->stats.ws_hs_status[status]++;
         return -1;
     }
-    w->stats.ws_handshakes++;
+    if (!w->stats.ws_handshakes++)
+        atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     hist_record(&w->stats.ws_handshake_time, w->now - c->next_ns);
     c->next_ns = 0;
     c->flags |= CONN_F_ANSWERED;
