@@ -49,6 +49,7 @@ enum wshs_kind {
     WSHS_NO_UPGRADE,    /* 101 without Upgrade: websocket / Connection: upgrade */
     WSHS_BAD_ACCEPT,    /* Sec-WebSocket-Accept does not match our key */
     WSHS_SUBPROTOCOL,   /* the server picked a subprotocol we did not offer */
+    WSHS_EXTENSION,     /* the server picked an extension we did not offer */
     WSHS_CLOSED,        /* the connection closed or failed before the 101 */
     WSHS_TIMEOUT,       /* no 101 within --timeout */
     WSHS_NR,

@@ -44,18 +44,12 @@ enum tmpl_var {
 
 #define TMPL_U64_DIGITS 20
 
+/* One field per enum tmpl_var (named, so `{.conn = c, .seq = s}` reads
+ * well in tables; tmpl.c maps a var to its field). */
 struct tmpl_vals {
-    union {
-        struct {
-            uint64_t conn, seq, ts;
-        };
-        uint64_t var[TMPL_VAR_NR]; /* indexed by enum tmpl_var */
-    };
+    uint64_t conn, seq, ts;
     uint32_t have; /* tmpl_match: bit (1u << var) per variable read */
 };
-
-_Static_assert(sizeof(((struct tmpl_vals *)0)->var) == 3 * sizeof(uint64_t),
-               "one named field per enum tmpl_var");
 
 enum tmpl_seg_kind {
     TMPL_SEG_LIT, /* bytes t->lit[off, off + len) */
@@ -74,9 +68,9 @@ struct tmpl {
     struct tmpl_seg *segs;
     const char *lit;
     uint32_t nsegs;
-    uint32_t have;    /* bit (1u << var) per variable used */
-    size_t max_len;   /* longest rendering */
-    bool matchable;   /* see above */
+    uint32_t have;  /* bit (1u << var) per variable used */
+    size_t max_len; /* longest rendering */
+    bool matchable; /* see above */
 };
 
 /* Compile src[0..len) (any bytes, NULs included; len < 4 GiB). Returns 0,

@@ -38,8 +38,8 @@ void ws_make_key(uint64_t r1, uint64_t r2, char key[WS_KEY_LEN + 1]);
 void ws_accept_for(const char *key, char out[WS_ACCEPT_LEN + 1]);
 
 struct ws_upgrade_spec {
-    const char *path; /* request target; "/" when NULL or empty */
-    const char *host; /* Host value (with :port when not default); NULL: none */
+    const char *path;                   /* request target; "/" when NULL or empty */
+    const char *host;                   /* Host value (with :port when not default); NULL: none */
     const struct http1_header *headers; /* user headers, sent after ours */
     size_t nheaders;
     const char *subprotocol; /* Sec-WebSocket-Protocol offered; NULL: none */

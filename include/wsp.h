@@ -31,11 +31,14 @@
  * out (header, mask key, payload masked 8 bytes at a time) instead of
  * through wslay. Order is kept: wslay only ever appends after out_len, and
  * holds nothing older. Otherwise the message is queued in wslay (masked
- * byte by byte when output). Measured on this machine (gcc -O2, 64-byte
- * text messages, 10^6 iterations, see the note in test_wsp.c):
- *   queue + output, fast path          ~0.03 us per message
- *   queue + output, through wslay      ~0.16 us per message (1 KiB: ~1.4 us)
- *   feed of one unmasked server frame  ~0.09 us per message
+ * byte by byte when output). Measured by test_wsp's cost notes (gcc 12
+ * -O2, one core of the 2-CPU dev VM, 10^5 messages, median of 3 runs):
+ *   queue + output + sent, fast path     0.025 us per 64 B, 0.06 us per 1 KiB
+ *   queue + output + sent, through wslay 0.10 us per 64 B,  0.55 us per 1 KiB
+ *   feed, 64 frames of 64 B per call     0.18 us per message
+ * Receiving dominates: wslay mallocs ~5 times per received message (chunk,
+ * queue cell, flattened copy); its no-buffering mode with our own
+ * reassembly would avoid that if profiles ever show it.
  *
  * Errors are negative WSP_ERR_*. After a fatal one (wsp_feed's), wslay has
  * queued a close (1002 protocol error, 1007 invalid UTF-8, 1009 too big,
@@ -59,7 +62,7 @@
 enum wsp_err {
     WSP_OK = 0,
     WSP_ERR_PROTO = -1,   /* the server broke RFC 6455 (bad frame, bad UTF-8, bad close code) */
-    WSP_ERR_TOO_BIG = -2, /* a message longer than max_msg */
+    WSP_ERR_TOO_BIG = -2, /* a message (or control frame) longer than max_msg */
     WSP_ERR_FLOOD = -3,   /* pings faster than their pongs can be sent */
     WSP_ERR_QUEUE = -4,   /* WSP_QUEUE_MAX messages already queued: try after output */
     WSP_ERR_CLOSED = -5,  /* closing or closed: no more messages */
@@ -77,10 +80,10 @@ struct wsp_cb {
 
 /* Caller-allocated; fields are private to wsp.c except where noted. */
 struct wsp {
-    wslay_event_context_ptr ctx; /* NULL when closed */
+    wslay_event_context_ptr ctx; /* NULL once freed */
     const struct wsp_cb *cb;
     void *user;
-    uint64_t *rng; /* caller's xorshift64* state, used for masking keys */
+    uint64_t *rng;  /* caller's xorshift64* state, used for masking keys */
     const char *in; /* bytes being fed (during wsp_feed only) */
     size_t in_len, in_off;
     char *out; /* caller-provided output buffer: out[0..out_len) is ready */
@@ -89,19 +92,22 @@ struct wsp {
     /* receive accounting: bytes handed to wslay, and bytes of frames it
      * finished (equal: no partial frame, header bytes included) */
     uint64_t rx_fed, rx_done;
-    uint64_t frame_len;  /* payload length of the frame being received */
-    uint64_t msg_len;    /* payload bytes of the data message being received */
+    uint64_t frame_len;       /* payload length of the frame being received */
+    uint64_t msg_len;         /* payload bytes of the data message being received */
     uint8_t hdr[WSP_HDR_MAX]; /* unstarted header bytes fed by earlier calls */
     uint8_t hdr_len;
-    uint8_t frame_op;    /* opcode | 0x80 (fin) of the frame being received */
-    uint8_t flags;       /* WSP_F_* in wsp.c */
-    int8_t err;          /* first fatal enum wsp_err, sticky */
+    uint8_t frame_op; /* opcode | 0x80 (fin) of the frame being received */
+    uint8_t flags;    /* WSP_F_* in wsp.c */
+    int8_t err;       /* first fatal enum wsp_err, sticky */
 };
 
-/* Start a session (a fresh wslay client context). out[0..out_cap) is where
- * output goes (out_cap >= WSP_HDR_MAX). max_msg caps a received message
- * (wslay_event_config_set_max_recv_msg_length). Returns 0 or WSP_ERR_NOMEM
- * (or WSP_ERR_INVAL for a tiny out_cap). */
+/* Start a session (a fresh wslay client context, which keeps a pointer to
+ * p: p must not move until wsp_free). out[0..out_cap) is where output goes
+ * (out_cap >= WSP_HDR_MAX); it must not be part of a send in flight (the
+ * fast path writes into it at queue time), and from now on only
+ * out[0..wsp_output()) may be sent. max_msg caps a received message, a
+ * control frame included (wslay_event_config_set_max_recv_msg_length).
+ * Returns 0, WSP_ERR_NOMEM, or WSP_ERR_INVAL for a tiny out_cap. */
 int wsp_open(struct wsp *p, const struct wsp_cb *cb, void *user, uint64_t *rng, char *out,
              uint32_t out_cap, uint64_t max_msg);
 
@@ -125,8 +131,9 @@ int wsp_queue_ping(struct wsp *p, const void *data, size_t len);
 
 /* Queue a close with `code` (0: no code), outside the queue cap. wslay
  * sends control frames first and nothing after the close: data messages
- * still queued are dropped. 0 or WSP_ERR_CLOSED (a close is already
- * queued or sent). */
+ * still queued in wslay are dropped (fast-path ones are already in out,
+ * ahead of the close). 0 or WSP_ERR_CLOSED (a close is already queued or
+ * sent). */
 int wsp_queue_close(struct wsp *p, uint16_t code);
 
 /* Move queued frames into p->out (masked) as far as they fit; returns

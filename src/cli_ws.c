@@ -280,6 +280,11 @@ static enum cli_rc ws_payload(struct plan *p)
         fprintf(stderr, "stampede: invalid --ws-msg template: %s\n", err);
         return CLI_EXIT_USAGE;
     }
+    if (tmpl_has(p->ws_tmpl, TMPL_CONN) && tmpl_has(p->ws_tmpl, TMPL_SEQ) &&
+        !tmpl_matchable(p->ws_tmpl))
+        return ws_error("invalid --ws-msg template: replies are matched by reading {{conn}} "
+                        "and {{seq}} back, so a variable must not be followed by another "
+                        "variable or a digit: put a separator between them");
     return CLI_RUN;
 }
 

@@ -31,6 +31,7 @@ const char *const wshs_name[WSHS_NR] = {
     [WSHS_NO_UPGRADE] = "no_upgrade",
     [WSHS_BAD_ACCEPT] = "bad_accept",
     [WSHS_SUBPROTOCOL] = "subprotocol",
+    [WSHS_EXTENSION] = "extension",
     [WSHS_CLOSED] = "closed",
     [WSHS_TIMEOUT] = "timeout",
 };

@@ -187,8 +187,10 @@ static void wsc_maybe_detach(struct conn *c)
 {
     struct wsx *x = c->ws;
 
+    /* a ping in flight keeps the context until its pong: one context per
+     * keep-alive round trip, not two */
     if (!c->w->plan->hold || !x || (c->flags & (CONN_F_SENDING | CONN_F_HANDSHAKE)) ||
-        c->in_flight || (x->open && !wsp_idle(&x->p)))
+        c->in_flight || c->ping_ns || (x->open && !wsp_idle(&x->p)))
         return;
     wsc_detach(c);
 }
@@ -398,6 +400,8 @@ static enum wshs_kind wsc_hs_kind(enum ws_hs_err e)
         return WSHS_BAD_ACCEPT;
     case WS_HS_BAD_SUBPROTOCOL:
         return WSHS_SUBPROTOCOL;
+    case WS_HS_BAD_EXTENSION:
+        return WSHS_EXTENSION;
     default:
         return WSHS_MALFORMED;
     }
@@ -435,29 +439,47 @@ static int wsc_handshake(struct conn *c, const char *buf, size_t len)
     c->flags |= CONN_F_ANSWERED;
     if (wsc_open_msgs(c))
         return -1;
-    if (len > used && wsc_feed(c, buf + used, len - used))
-        return -1;
+    if (len > used) {
+        rc = wsc_feed(c, buf + used, len - used);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
     wsc_flush(c);
     return 0;
 }
 
+/* Feed the message layer. After a protocol error wslay has queued a close
+ * (1002, 1007, 1009...): it goes out first, then the connection drops
+ * (wsc_on_sent), counted as a failed session. Returns -1 to drop now. */
 static int wsc_feed(struct conn *c, const char *buf, size_t len)
 {
-    if (wsc_open_msgs(c) || wsp_feed(&c->ws->p, buf, len)) {
-        c->w->stats.ws_proto_errors++;
-        wsc_fail(c, ERR_PROTOCOL);
-        c->flags &= ~CONN_F_ANSWERED; /* a failed session: reconnect with back-off */
+    if (wsc_open_msgs(c))
         return -1;
-    }
-    return 0;
+    if (!wsp_feed(&c->ws->p, buf, len))
+        return 0;
+    c->w->stats.ws_proto_errors++;
+    wsc_fail(c, ERR_PROTOCOL);
+    c->flags &= ~CONN_F_ANSWERED;
+    c->flags |= CONN_F_BAD_CLOSE; /* reconnect with back-off */
+    if (c->flags & CONN_F_SENDING)
+        return 1; /* the close follows the send in flight */
+    if (!wsp_output(&c->ws->p))
+        return -1;
+    conn_write(c, c->ws->out, c->ws->p.out_len);
+    return 1;
 }
 
 static int wsc_on_data(struct conn *c, const char *buf, size_t len)
 {
+    int rc;
+
     if (c->flags & CONN_F_HANDSHAKE)
         return wsc_handshake(c, buf, len);
-    if (wsc_feed(c, buf, len))
-        return -1;
+    if (c->ws && c->ws->open && wsp_closed(&c->ws->p))
+        return 0; /* closing: our close (or the error's) is on its way out */
+    rc = wsc_feed(c, buf, len);
+    if (rc)
+        return rc < 0 ? -1 : 0;
     if (c->state != CONN_ST_ACTIVE)
         return 0; /* a callback closed it */
     if (wsp_closed(&c->ws->p) && !(c->flags & CONN_F_SENDING) && !wsp_output(&c->ws->p)) {

@@ -17,6 +17,12 @@
  * this call's input, or in p->hdr, the unstarted header bytes of earlier
  * calls.
  *
+ * Known wslay 1.1.1 quirk (upstream too): the UTF-8 check of a close
+ * frame's reason runs per received chunk and skips the first 2 bytes of
+ * every chunk, not only the code. A close frame split across reads whose
+ * reason is not ASCII may be refused (1007) or an invalid one accepted,
+ * depending on the split; code-only and ASCII reasons are unaffected.
+ *
  * Hot path: wsp_feed, wsp_queue_msg, wsp_output on every message.
  */
 #include "wsp.h"
@@ -101,6 +107,11 @@ static int wsp_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 static bool wsp_is_data(uint8_t op)
 {
     return op == WSLAY_CONTINUATION_FRAME || op == WSLAY_TEXT_FRAME || op == WSLAY_BINARY_FRAME;
+}
+
+static bool wsp_is_ctrl(uint8_t op)
+{
+    return op == WSLAY_CONNECTION_CLOSE || op == WSLAY_PING || op == WSLAY_PONG;
 }
 
 /* Wire size of an unmasked frame header: wslay rejects non-minimal
@@ -222,13 +233,16 @@ static int wsp_stream_byte(const struct wsp *p, uint64_t fed0, uint64_t off)
 }
 
 /* wslay stopped reading without a close: 1009 if the header it refused
- * (at rx_done, no frame started) makes the message longer than max_msg,
- * checked the way wslay_event_recv orders its checks; else 1002/1007. */
+ * (at rx_done, no frame started) makes the message longer than max_msg
+ * (a control frame counts alone), with the checks in wslay_event_recv's
+ * order (reserved bits and mask, then the opcode, then the size); else
+ * 1002 or 1007. */
 static int wsp_classify(const struct wsp *p, uint64_t fed0)
 {
     uint8_t b[10];
     uint64_t len, have = p->rx_fed - p->rx_done;
     size_t need = 2;
+    uint8_t op;
     bool cont;
 
     if (p->flags & (WSP_F_IN_FRAME | WSP_F_CLOSE_END))
@@ -239,10 +253,12 @@ static int wsp_classify(const struct wsp *p, uint64_t fed0)
             return WSP_ERR_PROTO;
         b[i] = (uint8_t)c;
     }
-    if (have < 2 || (b[0] & 0x70) || (b[1] & 0x80) || !wsp_is_data(b[0] & 0x0f))
+    if (have < 2 || (b[0] & 0x70) || (b[1] & 0x80))
         return WSP_ERR_PROTO;
-    cont = (b[0] & 0x0f) == WSLAY_CONTINUATION_FRAME;
-    if (cont != !!(p->flags & WSP_F_IN_MSG))
+    /* opcodes wslay accepts here; the size check covers control frames too */
+    op = b[0] & 0x0f;
+    cont = op == WSLAY_CONTINUATION_FRAME;
+    if (!wsp_is_ctrl(op) && (!wsp_is_data(op) || cont != !!(p->flags & WSP_F_IN_MSG)))
         return WSP_ERR_PROTO;
     len = b[1] & 0x7f;
     if (len >= 126)
@@ -336,10 +352,11 @@ static bool wsp_encode(struct wsp *p, int opcode, const uint8_t *data, size_t le
 {
     size_t ext = len < 126 ? 0 : len < 65536 ? 2 : 8, hdr = 2 + ext + 4;
     uint8_t *o = (uint8_t *)p->out + p->out_len;
-    uint32_t key = wsp_rand32(p);
+    uint32_t key;
 
     if (hdr + len > p->out_cap - p->out_len)
         return false;
+    key = wsp_rand32(p);
     o[0] = (uint8_t)(0x80 | opcode);
     o[1] = (uint8_t)(0x80 | (ext == 0 ? len : ext == 2 ? 126 : 127));
     for (size_t i = 0; i < ext; i++)
