@@ -73,6 +73,8 @@ struct plan {
     bool head_request;
     char *req;              /* one encoded request x pipeline copies */
     size_t req_len;         /* length of one copy */
+    char *req_close;        /* --requests-per-conn: pipeline - 1 copies, then one with Connection: close */
+    size_t req_close_len;   /* length of the closing copy */
 
     /* WebSocket (ws:// URLs), see wsc.h */
     bool ws;

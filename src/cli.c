@@ -584,6 +584,40 @@ static enum cli_rc plan_model(struct plan *p)
     return CLI_RUN;
 }
 
+/* --requests-per-conn: the session's last request asks the server to close
+ * (Connection: close), so the server closes first and TIME_WAIT stays on
+ * its side, as with ab or wrk -H 'Connection: close': a reconnect storm
+ * does not exhaust our ephemeral ports. p->req_close holds pipeline - 1
+ * plain copies, then the closing one: a batch ending the session is its
+ * tail. */
+static enum cli_rc plan_req_close(struct plan *p, struct http1_req_spec *spec)
+{
+    struct http1_header hdrs[PLAN_MAX_HEADERS + 1];
+    size_t cap = 4096 + p->body_len + 8192 * PLAN_MAX_HEADERS, plain = (p->pipeline - 1) * p->req_len;
+    long n;
+
+    if (!p->requests_per_conn)
+        return CLI_RUN;
+    for (size_t i = 0; i < p->nheaders; i++)
+        if (!strcasecmp(p->headers[i].name, "Connection"))
+            return CLI_RUN; /* the user decides */
+    memcpy(hdrs, p->headers, p->nheaders * sizeof(hdrs[0]));
+    hdrs[p->nheaders] = (struct http1_header){"Connection", "close"};
+    spec->headers = hdrs;
+    spec->nheaders = p->nheaders + 1;
+    p->req_close = malloc(plain + cap);
+    if (!p->req_close)
+        return CLI_EXIT_RUNTIME;
+    memcpy(p->req_close, p->req, plain);
+    n = http1_req_build(p->req_close + plain, cap, spec);
+    if (n < 0) {
+        fputs("stampede: cannot encode the closing request\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
+    p->req_close_len = (size_t)n;
+    return CLI_RUN;
+}
+
 static enum cli_rc plan_finish(struct plan *p)
 {
     unsigned nofile = uring_raise_nofile();
@@ -634,8 +668,8 @@ static enum cli_rc plan_finish(struct plan *p)
         return CLI_EXIT_RUNTIME;
     }
     n = http1_req_build(one, cap + 8192 * PLAN_MAX_HEADERS, &spec);
-    free(target);
     if (n < 0) {
+        free(target);
         free(one);
         fprintf(stderr, "stampede: cannot encode the request: %s\n",
                 n == -EINVAL ? "the method, path or a header is not valid HTTP (control "
@@ -646,13 +680,16 @@ static enum cli_rc plan_finish(struct plan *p)
     p->req_len = (size_t)n;
     p->req = malloc(p->req_len * p->pipeline);
     if (!p->req) {
+        free(target);
         free(one);
         return CLI_EXIT_RUNTIME;
     }
     for (uint32_t i = 0; i < p->pipeline; i++)
         memcpy(p->req + i * p->req_len, one, p->req_len);
     free(one);
-    return CLI_RUN;
+    rc = plan_req_close(p, &spec);
+    free(target);
+    return rc;
 }
 
 static enum cli_rc cli_unknown(int argc, char **argv)
@@ -722,6 +759,8 @@ void plan_fini(struct plan *p)
         free((char *)p->headers[i].name);
     free(p->body);
     free(p->req);
+    free(p->req_close);
+    p->req_close = NULL;
     cli_ws_fini(p);
     p->nheaders = 0;
     p->body = p->req = NULL;

@@ -41,6 +41,8 @@ static void httpc_send(struct conn *c, uint32_t n, bool from_backlog)
 {
     struct worker *w = c->w;
     const struct plan *p = w->plan;
+    /* the batch that ends a --requests-per-conn session asks for a close */
+    bool last = p->req_close && c->sess_n + c->in_flight + n == p->requests_per_conn;
 
     c->stamp_from = c->ts_tail;
     c->stamp_n = n;
@@ -53,7 +55,11 @@ static void httpc_send(struct conn *c, uint32_t n, bool from_backlog)
     w->in_flight += n;
     w->stats.requests += n;
     worker_stamp_later(w, c);
-    conn_write(c, p->req, (uint32_t)(n * p->req_len));
+    if (last)
+        conn_write(c, p->req_close + (p->pipeline - n) * p->req_len,
+                   (uint32_t)((n - 1) * p->req_len + p->req_close_len));
+    else
+        conn_write(c, p->req, (uint32_t)(n * p->req_len));
     httpc_arm_timeout(c);
 }
 
@@ -223,6 +229,8 @@ int httpc_on_data(struct conn *c, const char *buf, size_t len)
         len -= used;
     }
     if ((c->flags & CONN_F_SERVER_CLOSE) && !c->in_flight) {
+        if (c->w->plan->requests_per_conn && c->sess_n >= c->w->plan->requests_per_conn)
+            c->flags |= CONN_F_DONE; /* the close we asked for */
         conn_close(c, false);
         return 0;
     }

@@ -21,7 +21,7 @@
 #include "ws.h"
 #include "wsp.h"
 
-#define WSC_MAX_QUEUED 64 /* wslay messages queued per connection, at most */
+#define WSC_FIN_WAIT_NS 1000000000ull /* after a clean close, the server's FIN */
 
 struct wsx {
     struct wsx *next;       /* pool free list */
@@ -469,6 +469,24 @@ static int wsc_feed(struct conn *c, const char *buf, size_t len)
     return 1;
 }
 
+/* The close handshake is over (or failed). After our own clean close the
+ * server closes TCP first (RFC 6455 7.1.1: TIME_WAIT stays on its side,
+ * which keeps a reconnect storm from exhausting our ports): wait for its
+ * FIN (conn.c closes on EOF), at most WSC_FIN_WAIT_NS. */
+static void wsc_closed(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (!(c->flags & CONN_F_DONE) || (c->flags & CONN_F_BAD_CLOSE)) {
+        conn_close(c, c->flags & CONN_F_BAD_CLOSE);
+        return;
+    }
+    c->next_ns = 0;
+    c->ping_due = 0;
+    timer_cancel(&w->wheel, &c->timer);
+    timer_arm(&w->wheel, &c->timer, w->now + WSC_FIN_WAIT_NS);
+}
+
 static int wsc_on_data(struct conn *c, const char *buf, size_t len)
 {
     int rc;
@@ -483,7 +501,7 @@ static int wsc_on_data(struct conn *c, const char *buf, size_t len)
     if (c->state != CONN_ST_ACTIVE)
         return 0; /* a callback closed it */
     if (wsp_closed(&c->ws->p) && !(c->flags & CONN_F_SENDING) && !wsp_output(&c->ws->p)) {
-        conn_close(c, c->flags & CONN_F_BAD_CLOSE);
+        wsc_closed(c);
         return 0;
     }
     wsc_pump(c);
@@ -561,7 +579,7 @@ static void wsc_on_sent(struct conn *c)
     }
     wsp_sent(&x->p);
     if (wsp_closed(&x->p) && !wsp_output(&x->p)) {
-        conn_close(c, c->flags & CONN_F_BAD_CLOSE);
+        wsc_closed(c);
         return;
     }
     wsc_pump(c);
@@ -578,6 +596,10 @@ static void wsc_on_timer(struct conn *c)
 {
     struct worker *w = c->w;
 
+    if (c->ws && c->ws->open && wsp_closed(&c->ws->p)) {
+        conn_close(c, false); /* no FIN from the server after the close handshake */
+        return;
+    }
     if (c->flags & CONN_F_HANDSHAKE) {
         if (w->now >= c->next_ns + w->plan->timeout_ns) {
             wsc_fail(c, ERR_TIMEOUT);
