@@ -69,7 +69,8 @@ struct proto_ops {
     void (*on_timer)(struct conn *c);                  /* c->timer fired while ACTIVE */
     void (*flush)(struct conn *c);                     /* may send again */
     void (*send_backlog)(struct conn *c);              /* open loop: take backlog work */
-    void (*on_close)(struct conn *c);                  /* session over: release state */
+    void (*on_close)(struct conn *c);                  /* closing: settle what is left */
+    void (*release)(struct conn *c);                   /* closed: nothing can use its buffers */
 };
 
 extern const struct proto_ops proto_http;
@@ -106,6 +107,7 @@ struct conn {
     uint64_t connect_start_ns;
     uint32_t sess_n;        /* requests / messages answered this session */
     uint32_t seq;           /* WebSocket: next message sequence number */
+    uint32_t late;          /* WebSocket: replies owed to timed-out messages (FIFO) */
     uint64_t next_ns;       /* next paced send or keep-alive (0: none) */
     uint64_t ping_ns;       /* WebSocket ping in flight since (0: none) */
     uint64_t ping_due;      /* next keep-alive ping (0: none) */

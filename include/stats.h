@@ -90,6 +90,7 @@ struct wstats {
     uint64_t ws_msgs_received; /* every data message, replies and pushes */
     uint64_t ws_pushes;     /* data messages that were not a reply to this connection */
     uint64_t ws_pings, ws_pongs;
+    uint64_t ws_late;       /* replies to messages that had already timed out */
     struct hist ws_handshake_time;
     struct hist ws_fanout;    /* ws_fanout_latency: {{ts}} of another connection -> here */
     struct hist ws_ping_rtt;

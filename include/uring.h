@@ -59,6 +59,9 @@ struct io_uring_sqe *uring_sqe(struct uring *u);
  * timeout. Returns 0, or -errno other than -ETIME/-EINTR. */
 int uring_wait(struct uring *u, uint64_t timeout_ns);
 
+/* Make room for n SQEs that must go to the kernel in one submission. */
+void uring_reserve(struct uring *u, unsigned n);
+
 /* Up to max ready completions without waiting; retire them with uring_done. */
 unsigned uring_peek(struct uring *u, struct io_uring_cqe **cqes, unsigned max);
 

@@ -543,7 +543,7 @@ static enum cli_rc plan_model(struct plan *p)
     rc = model_start(p);
     if (rc != CLI_RUN)
         return rc;
-    if (!p->duration_given && !p->requests && !p->stages_given)
+    if (!p->duration_given && !p->requests && !p->stages_given && !p->sessions)
         p->duration_ns = 10000000000ull;
     if (!p->interval_ns)
         p->interval_ns = 1000000000ull;

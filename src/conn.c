@@ -125,12 +125,14 @@ void conn_connect(struct conn *c)
     c->warm_n = 0;
     c->sess_n = 0;
     c->seq = 0;
+    c->late = 0;
     c->next_ns = c->ping_ns = c->ping_due = 0;
     c->ts_head = c->ts_tail = 0;
     http1_resp_reset(&c->resp);
     c->connect_start_ns = c->w->now;
     c->w->stats.conn_opened++;
 
+    uring_reserve(&c->w->u, 4); /* socket [-> setsockopt -> bind] -> connect */
     if (p->nsources && !c->w->bind_linked) {
         int err = conn_bind_sync(c, conn_source(c));
 
@@ -194,6 +196,7 @@ void conn_close(struct conn *c, bool failed)
         c->backoff = 0;
     c->state = CONN_ST_CLOSING;
     c->gen++; /* everything still pending on the old incarnation is stale */
+    uring_reserve(&c->w->u, 2);
 
     sqe = conn_sqe(c, OP_CANCEL);
     io_uring_prep_cancel_fd(sqe, c->slot, IORING_ASYNC_CANCEL_FD_FIXED | IORING_ASYNC_CANCEL_ALL);
@@ -225,6 +228,7 @@ static void conn_on_close(struct conn *c)
         w->established--;
     }
     c->flags &= CONN_F_FREE; /* a free-list entry may still name this slot */
+    w->proto->release(c);
     load_session_over(w, finished);
     if (w->stopping || !load_session_allowed(w)) {
         c->state = CONN_ST_DONE;

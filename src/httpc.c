@@ -100,7 +100,8 @@ static void httpc_hold(struct conn *c)
         return;
     }
     timer_cancel(&w->wheel, &c->timer);
-    timer_arm(&w->wheel, &c->timer, c->next_ns);
+    if (worker_may_send(w))
+        timer_arm(&w->wheel, &c->timer, c->next_ns);
 }
 
 void httpc_flush(struct conn *c)
@@ -266,6 +267,11 @@ static void httpc_on_close(struct conn *c)
     (void)c;
 }
 
+static void httpc_release(struct conn *c)
+{
+    (void)c;
+}
+
 const struct proto_ops proto_http = {
     .on_open = httpc_on_open,
     .on_data = httpc_on_data,
@@ -276,4 +282,5 @@ const struct proto_ops proto_http = {
     .flush = httpc_flush,
     .send_backlog = httpc_send_backlog,
     .on_close = httpc_on_close,
+    .release = httpc_release,
 };

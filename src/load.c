@@ -281,12 +281,10 @@ static void load_on_start(struct worker *w, uint64_t start)
         if (p->open_loop)
             load_start_stream(w, &p->pace, start);
     }
-    for (uint32_t i = 0; i < w->want; i++) {
-        if (p->open_loop)
-            load_conn_free(w, &w->conns[i]);
-        else
-            w->proto->flush(&w->conns[i]);
-    }
+    /* the protocol knows when a connection can take work (not before
+     * its WebSocket handshake); in open loop its flush offers it */
+    for (uint32_t i = 0; i < w->want; i++)
+        w->proto->flush(&w->conns[i]);
 }
 
 /* Closed-loop stages: the wanted connection count follows the schedule. */

@@ -46,9 +46,12 @@ void report_ws_text(FILE *f, const struct plan *p, const struct result *r)
             if (s->ws_hs_status[i])
                 fprintf(f, "  HTTP %d: %llu", i, (unsigned long long)s->ws_hs_status[i]);
         fputc('\n', f);
-        fprintf(f, "  %-13s%llu sent, %llu received (%llu replies, %llu pushes)", "messages",
+        fprintf(f, "  %-13s%llu sent, %llu received (%llu replies, %llu pushes", "messages",
                 (unsigned long long)s->ws_msgs_sent, (unsigned long long)s->ws_msgs_received,
                 (unsigned long long)s->responses, (unsigned long long)s->ws_pushes);
+        if (s->ws_late)
+            fprintf(f, ", %llu late replies", (unsigned long long)s->ws_late);
+        fputc(')', f);
         if (s->ws_pings)
             fprintf(f, "; pings %llu, pongs %llu", (unsigned long long)s->ws_pings,
                     (unsigned long long)s->ws_pongs);
@@ -159,6 +162,7 @@ void report_ws_json_counters(struct json *j, const struct result *r)
     json_u64(j, "pushes", s->ws_pushes);
     json_u64(j, "pings", s->ws_pings);
     json_u64(j, "pongs", s->ws_pongs);
+    json_u64(j, "late_replies", s->ws_late);
     json_obj_end(j);
 }
 

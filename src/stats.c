@@ -57,6 +57,7 @@ void stats_reset_requests(struct wstats *s)
     s->in_flight_at_end = s->unsolicited = s->scheduled = s->dropped = 0;
     s->first_err_errno = 0;
     s->ws_msgs_sent = s->ws_msgs_received = s->ws_pushes = s->ws_pings = s->ws_pongs = 0;
+    s->ws_late = 0;
     hist_init(&s->ws_fanout);
     hist_init(&s->ws_ping_rtt);
     hist_init(&s->req_duration);
@@ -104,6 +105,7 @@ void stats_merge(struct wstats *dst, const struct wstats *src)
     dst->ws_pushes += src->ws_pushes;
     dst->ws_pings += src->ws_pings;
     dst->ws_pongs += src->ws_pongs;
+    dst->ws_late += src->ws_late;
     hist_merge(&dst->ws_handshake_time, &src->ws_handshake_time);
     hist_merge(&dst->ws_fanout, &src->ws_fanout);
     hist_merge(&dst->ws_ping_rtt, &src->ws_ping_rtt);

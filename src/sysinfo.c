@@ -61,7 +61,7 @@ uint64_t sysinfo_slab(void)
 uint64_t sysinfo_syn_retrans(void)
 {
     FILE *f = fopen("/proc/net/netstat", "r");
-    static char names[8192], values[8192];
+    char names[8192], values[8192];
     uint64_t v = 0;
 
     if (!f)

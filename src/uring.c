@@ -160,6 +160,14 @@ struct io_uring_sqe *uring_sqe(struct uring *u)
     return sqe;
 }
 
+void uring_reserve(struct uring *u, unsigned n)
+{
+    /* a link chain must not straddle a submission: the kernel would end the
+     * chain at the boundary and run its tail on its own */
+    if (io_uring_sq_space_left(&u->ring) < n)
+        io_uring_submit(&u->ring);
+}
+
 int uring_wait(struct uring *u, uint64_t timeout_ns)
 {
     struct __kernel_timespec ts = {

@@ -194,7 +194,8 @@ static bool worker_lost_server(struct worker *w)
 {
     const struct plan *p = w->plan;
 
-    if (!p->requests || p->duration_ns || w->established || w->in_flight || !w->want ||
+    if ((!p->requests && !p->sessions) || p->duration_ns || w->established || w->in_flight ||
+        !w->want ||
         w->now - w->last_up_ns < p->connect_timeout_ns)
         return false;
     w->lost_server = true;

@@ -165,16 +165,17 @@ static void wsc_arm(struct conn *c)
     struct worker *w = c->w;
     uint64_t due = UINT64_MAX, t = w->plan->timeout_ns;
 
-    if (c->state != CONN_ST_ACTIVE)
-        return;
+    if (c->state != CONN_ST_ACTIVE || (c->flags & CONN_F_DONE))
+        return; /* closing: wsc_begin_close / wsc_closed armed their own */
     if (c->flags & CONN_F_HANDSHAKE)
         due = c->next_ns + t;
     else {
         if (c->in_flight)
             due = c->ts[c->ts_head] + t;
-        if (w->plan->ws_period_ns && c->next_ns && c->next_ns < due)
+        /* nothing may be sent (quota reached, draining): no wake-ups for it */
+        if (worker_may_send(w) && w->plan->ws_period_ns && c->next_ns && c->next_ns < due)
             due = c->next_ns;
-        if (c->ping_due && c->ping_due < due)
+        if (worker_may_send(w) && c->ping_due && c->ping_due < due)
             due = c->ping_due;
     }
     timer_cancel(&w->wheel, &c->timer);
@@ -275,12 +276,15 @@ static void wsc_send(struct conn *c, uint32_t n, bool from_backlog)
     if (i)
         worker_stamp_later(w, c);
     wsc_pump(c);
+    wsc_arm(c);
 }
 
 static void wsc_send_backlog(struct conn *c)
 {
     uint32_t room = c->w->plan->pipeline - c->in_flight;
 
+    if (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE))
+        return; /* no message before the 101 (RFC 6455 4.1) */
     wsc_send(c, room < c->w->backlog_len ? room : c->w->backlog_len, true);
 }
 
@@ -289,16 +293,19 @@ static void wsc_begin_close(struct conn *c)
 {
     if ((c->flags & CONN_F_DONE) || wsc_open_msgs(c))
         return;
-    c->flags |= CONN_F_DONE;
+    c->flags |= CONN_F_DONE | CONN_F_ANSWERED;
     wsp_queue_close(&c->ws->p, 1000);
     wsc_pump(c);
+    /* a server that never answers our close does not hold the slot */
+    timer_cancel(&c->w->wheel, &c->timer);
+    timer_arm(&c->w->wheel, &c->timer, c->w->now + c->w->plan->timeout_ns);
 }
 
 /* --reconnect: messages this session may still send. */
 static uint32_t wsc_session_room(const struct conn *c)
 {
     const struct plan *p = c->w->plan;
-    uint32_t sent = c->sess_n + c->in_flight;
+    uint32_t sent = c->seq; /* sent this session, timed out or not */
 
     if (!p->reconnect)
         return UINT32_MAX;
@@ -317,6 +324,8 @@ static void wsc_timed(struct conn *c)
             c->next_ns = w->now + p->ws_period_ns; /* we were late: no burst */
         if (c->in_flight < p->pipeline && wsc_session_room(c))
             wsc_send(c, 1, false);
+        else if (w->in_run && wsc_session_room(c))
+            w->stats.dropped++; /* --ws-pipeline replies still owed: not sent */
     }
     if (c->ping_due && w->now >= c->ping_due && worker_may_send(w) && !wsc_open_msgs(c)) {
         uint64_t t = w->now;
@@ -436,7 +445,10 @@ static int wsc_handshake(struct conn *c, const char *buf, size_t len)
         atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     hist_record(&w->stats.ws_handshake_time, w->now - c->next_ns);
     c->next_ns = 0;
-    c->flags |= CONN_F_ANSWERED;
+    /* a session that ends before any reply is a failed one (back-off),
+     * except when holding the connection was the whole point */
+    if (w->plan->hold)
+        c->flags |= CONN_F_ANSWERED;
     if (wsc_open_msgs(c))
         return -1;
     if (len > used) {
@@ -510,6 +522,12 @@ static int wsc_on_data(struct conn *c, const char *buf, size_t len)
 }
 
 /* A data message: a reply to one of ours, or a push (fan-out). */
+/* Are replies told apart by reading {{conn}} and {{seq}} back? */
+static bool wsc_matched(const struct plan *p)
+{
+    return p->ws_tmpl && tmpl_has(p->ws_tmpl, TMPL_CONN) && tmpl_has(p->ws_tmpl, TMPL_SEQ);
+}
+
 static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len)
 {
     struct conn *c = user;
@@ -520,21 +538,33 @@ static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len)
 
     (void)opcode;
     w->stats.ws_msgs_received++;
-    if (p->ws_tmpl && tmpl_has(p->ws_tmpl, TMPL_CONN) && tmpl_has(p->ws_tmpl, TMPL_SEQ)) {
-        reply = tmpl_match(p->ws_tmpl, (const char *)data, len, &v) &&
-                v.conn == wsc_conn_id(c) && c->in_flight && v.seq == c->seq - c->in_flight;
-        if (!reply && tmpl_has(p->ws_tmpl, TMPL_TS) && (v.have & (1u << TMPL_TS)) &&
-            v.conn != wsc_conn_id(c) && w->in_run) {
+    if (wsc_matched(p)) {
+        bool ours = tmpl_match(p->ws_tmpl, (const char *)data, len, &v) &&
+                    v.conn == wsc_conn_id(c);
+
+        reply = ours && c->in_flight && v.seq == c->seq - c->in_flight;
+        if (ours && !reply) {
+            w->stats.ws_late++; /* ours, but not in flight: it timed out */
+            return;
+        }
+        if (!ours && tmpl_has(p->ws_tmpl, TMPL_TS) && (v.have & (1u << TMPL_TS)) && w->in_run) {
             uint64_t now_us = w->now / 1000;
 
             hist_record(&w->stats.ws_fanout, now_us > v.ts ? (now_us - v.ts) * 1000 : 0);
         }
+    } else if (c->late) {
+        /* first in, first out: this answers a message that already timed
+         * out, not the one now oldest in flight */
+        c->late--;
+        w->stats.ws_late++;
+        return;
     }
     if (!reply) {
         w->stats.ws_pushes++;
         return;
     }
     c->sess_n++;
+    c->flags |= CONN_F_ANSWERED;
     if (wsc_settle(c))
         w->stats.responses++;
 }
@@ -544,15 +574,19 @@ static void wsc_on_pong(void *user, const uint8_t *data, size_t len)
     struct conn *c = user;
     struct worker *w = c->w;
 
-    (void)data;
-    (void)len;
-    if (!c->ping_ns)
-        return; /* unsolicited pong: allowed by RFC 6455, nothing to time */
-    if (w->in_run) {
-        w->stats.ws_pongs++;
-        hist_record(&w->stats.ws_ping_rtt, w->now - c->ping_ns);
-    }
+    uint64_t t;
+
     c->ping_ns = 0;
+    c->flags |= CONN_F_ANSWERED;
+    if (len != sizeof(t))
+        return; /* not one of ours (unsolicited pongs are allowed) */
+    /* the ping carried its send time: an answer to an older ping is timed
+     * right too */
+    memcpy(&t, data, sizeof(t));
+    if (w->in_run && t >= w->run_start_ns && t <= w->now) {
+        w->stats.ws_pongs++;
+        hist_record(&w->stats.ws_ping_rtt, w->now - t);
+    }
 }
 
 static void wsc_on_close_frame(void *user, uint16_t code)
@@ -561,7 +595,8 @@ static void wsc_on_close_frame(void *user, uint16_t code)
     struct wstats *s = &c->w->stats;
 
     s->ws_close_codes[code >= 1000 && code < 1016 ? code - 1000 : 16]++;
-    if (code != 1000 && code != 1001)
+    /* 1005 (no code) is a legal answer to our own close */
+    if (code != 1000 && code != 1001 && !(code == 1005 && (c->flags & CONN_F_DONE)))
         c->flags |= CONN_F_BAD_CLOSE; /* reconnect with back-off, not in a tight loop */
     if (!(c->flags & CONN_F_DONE))
         wsc_fail(c, ERR_CONN_CLOSED); /* the server ended it: what is in flight is lost */
@@ -596,8 +631,12 @@ static void wsc_on_timer(struct conn *c)
 {
     struct worker *w = c->w;
 
-    if (c->ws && c->ws->open && wsp_closed(&c->ws->p)) {
-        conn_close(c, false); /* no FIN from the server after the close handshake */
+    if (c->flags & CONN_F_DONE) {
+        /* our close: either the server's FIN never came after the close
+         * handshake (fine), or its close frame never came (a failure) */
+        bool exchanged = c->ws && c->ws->open && wsp_closed(&c->ws->p);
+
+        conn_close(c, !exchanged || (c->flags & CONN_F_BAD_CLOSE));
         return;
     }
     if (c->flags & CONN_F_HANDSHAKE) {
@@ -608,9 +647,12 @@ static void wsc_on_timer(struct conn *c)
         }
     } else {
         /* late messages are timeouts; the connection carries on */
-        while (c->in_flight && w->now >= c->ts[c->ts_head] + w->plan->timeout_ns)
+        while (c->in_flight && w->now >= c->ts[c->ts_head] + w->plan->timeout_ns) {
             if (wsc_settle(c))
                 w->stats.errors[ERR_TIMEOUT]++;
+            if (!wsc_matched(w->plan))
+                c->late++; /* its reply, if it ever comes, is not the next one's */
+        }
         wsc_timed(c);
     }
     wsc_flush(c);
@@ -619,10 +661,12 @@ static void wsc_on_timer(struct conn *c)
 
 static void wsc_on_close(struct conn *c)
 {
-    if (c->flags & CONN_F_HANDSHAKE) {
-        c->flags &= ~CONN_F_HANDSHAKE;
-        c->w->stats.ws_hs_failed[WSHS_CLOSED]++;
-    }
+    wsc_fail(c, ERR_CONN_CLOSED); /* counts a handshake cut short too */
+}
+
+/* The close completed: no send can still read the context's buffer. */
+static void wsc_release(struct conn *c)
+{
     wsc_detach(c);
 }
 
@@ -636,4 +680,5 @@ const struct proto_ops proto_ws = {
     .flush = wsc_flush,
     .send_backlog = wsc_send_backlog,
     .on_close = wsc_on_close,
+    .release = wsc_release,
 };
