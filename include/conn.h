@@ -128,6 +128,10 @@ void conn_on_cqe(struct conn *c, unsigned op, const struct io_uring_cqe *cqe);
  * send is in flight per connection; short sends are resumed here. */
 void conn_write(struct conn *c, const char *buf, uint32_t len);
 
+/* Settle the oldest request/message in flight: its latency ends now
+ * (recorded unless it belongs to the warm-up: then false). */
+bool conn_settle(struct conn *c);
+
 /* Close the connection; `failed` counts it as a failed session (the next
  * reconnect backs off). Requests in flight must have been settled. */
 void conn_close(struct conn *c, bool failed);

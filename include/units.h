@@ -21,6 +21,10 @@ int units_parse_duration(const char *s, uint64_t *out_ns);
 int units_parse_size(const char *s, uint64_t *out_bytes);
 int units_parse_count(const char *s, uint64_t *out);
 
+/* Read a whole file of at most max bytes into a new buffer (*buf, *len;
+ * the caller frees). 0, -errno, or -EFBIG when larger than max. */
+int units_read_file(const char *path, size_t max, char **buf, size_t *len);
+
 /* Format ns as a short human duration with 3 significant-ish digits:
  * "812ns", "15.23us", "1.20ms", "2.50s", "3m05s". Returns snprintf's value. */
 int units_fmt_duration(char *buf, size_t len, uint64_t ns);

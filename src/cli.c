@@ -245,28 +245,16 @@ static enum cli_rc parse_header(struct plan *p, const char *arg)
 
 static enum cli_rc read_body_file(struct plan *p, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    long len;
+    int err;
 
-    if (!f) {
-        fprintf(stderr, "stampede: --body-file '%s': %s\n", path, strerror(errno));
-        return CLI_EXIT_USAGE;
-    }
-    if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > (64 << 20) ||
-        fseek(f, 0, SEEK_SET)) {
-        fprintf(stderr, "stampede: --body-file '%s': unreadable or larger than 64 MiB\n", path);
-        fclose(f);
-        return CLI_EXIT_USAGE;
-    }
     free(p->body);
-    p->body = malloc(len ? (size_t)len : 1);
-    if (!p->body || fread(p->body, 1, (size_t)len, f) != (size_t)len) {
-        fprintf(stderr, "stampede: --body-file '%s': read failed\n", path);
-        fclose(f);
+    p->body = NULL;
+    err = units_read_file(path, 64 << 20, &p->body, &p->body_len);
+    if (err) {
+        fprintf(stderr, "stampede: --body-file '%s': %s\n", path,
+                err == -EFBIG ? "larger than 64 MiB" : strerror(-err));
         return CLI_EXIT_USAGE;
     }
-    fclose(f);
-    p->body_len = (size_t)len;
     p->body_file = path;
     return CLI_RUN;
 }

@@ -65,28 +65,16 @@ static int ws_parse_rate(const char *s, uint64_t *period_ns)
 
 static enum cli_rc ws_read_file(struct plan *p, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    long len;
+    int err;
 
-    if (!f) {
-        fprintf(stderr, "stampede: --ws-msg-file '%s': %s\n", path, strerror(errno));
-        return CLI_EXIT_USAGE;
-    }
-    if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > (long)CLI_WS_MAX_PAYLOAD ||
-        fseek(f, 0, SEEK_SET)) {
-        fprintf(stderr, "stampede: --ws-msg-file '%s': unreadable or larger than 16 MiB\n", path);
-        fclose(f);
-        return CLI_EXIT_USAGE;
-    }
     free(p->ws_payload);
-    p->ws_payload = malloc(len ? (size_t)len : 1);
-    if (!p->ws_payload || fread(p->ws_payload, 1, (size_t)len, f) != (size_t)len) {
-        fprintf(stderr, "stampede: --ws-msg-file '%s': read failed\n", path);
-        fclose(f);
+    p->ws_payload = NULL;
+    err = units_read_file(path, CLI_WS_MAX_PAYLOAD, &p->ws_payload, &p->ws_payload_len);
+    if (err) {
+        fprintf(stderr, "stampede: --ws-msg-file '%s': %s\n", path,
+                err == -EFBIG ? "larger than 16 MiB" : strerror(-err));
         return CLI_EXIT_USAGE;
     }
-    fclose(f);
-    p->ws_payload_len = (size_t)len;
     return CLI_RUN;
 }
 

@@ -206,6 +206,34 @@ void conn_close(struct conn *c, bool failed)
     io_uring_prep_close_direct(sqe, c->slot);
 }
 
+/* Settle the oldest in-flight request (or WebSocket message); its latency
+ * ends now. Returns false for a warm-up one, which no statistic counts. */
+bool conn_settle(struct conn *c)
+{
+    struct worker *w = c->w;
+    uint64_t start = c->ts[c->ts_head], sent = c->ts_sent[c->ts_head];
+    /* a request is warm-up when it was in flight as the run began (FIFO per
+     * connection) or was settled before it: one rule, whatever its stamps */
+    bool counted = w->in_run && !c->warm_n;
+
+    c->ts_head = (c->ts_head + 1 == w->plan->pipeline ? 0 : c->ts_head + 1);
+    c->in_flight--;
+    w->in_flight--;
+    series_record_dur(w->series, w->now - start); /* warm-up shows in the series */
+    if (!counted) {
+        if (w->in_run) {
+            c->warm_n--;
+            w->warm_left--;
+        }
+        return false;
+    }
+    hist_record(&w->stats.req_duration, w->now - start);
+    if (w->plan->open_loop)
+        hist_record(&w->stats.service_time, w->now - sent);
+    w->completed++;
+    return true;
+}
+
 static uint64_t conn_backoff_ns(struct conn *c)
 {
     unsigned shift = c->backoff > 8 ? 7 : c->backoff - 1;

@@ -154,40 +154,13 @@ void httpc_on_sent(struct conn *c)
     httpc_flush(c);
 }
 
-/* Settle the oldest in-flight request; its latency ends now. Returns false
- * for a warm-up request, which no statistic counts. */
-static bool httpc_settle(struct conn *c)
-{
-    struct worker *w = c->w;
-    uint64_t start = c->ts[c->ts_head], sent = c->ts_sent[c->ts_head];
-    /* a request is warm-up when it was in flight as the run began (FIFO per
-     * connection) or was settled before it: one rule, whatever its stamps */
-    bool counted = w->in_run && !c->warm_n;
-
-    c->ts_head = ring_next(c, c->ts_head);
-    c->in_flight--;
-    w->in_flight--;
-    series_record_dur(w->series, w->now - start); /* warm-up shows in the series */
-    if (!counted) {
-        if (w->in_run) {
-            c->warm_n--;
-            w->warm_left--;
-        }
-        return false;
-    }
-    hist_record(&w->stats.req_duration, w->now - start);
-    if (w->plan->open_loop)
-        hist_record(&w->stats.service_time, w->now - sent);
-    w->completed++;
-    return true;
-}
 
 static void httpc_on_response(struct conn *c)
 {
     struct wstats *s = &c->w->stats;
 
     c->sess_n++;
-    if (httpc_settle(c)) {
+    if (conn_settle(c)) {
         s->responses++;
         stats_status(s, c->resp.status);
     }
@@ -202,7 +175,7 @@ void httpc_fail(struct conn *c, enum err_kind kind)
     struct wstats *s = &c->w->stats;
 
     while (c->in_flight)
-        if (httpc_settle(c))
+        if (conn_settle(c))
             s->errors[kind]++;
 }
 

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -278,4 +279,29 @@ int units_fmt_bytes(char *buf, size_t len, double bytes)
     if (i == 0 || a >= 99.95)
         return snprintf(buf, len, "%.0f%s", v, name[i]);
     return snprintf(buf, len, a < 9.995 ? "%.2f%s" : "%.1f%s", v, name[i]);
+}
+
+int units_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    int err = 0;
+
+    if (!f)
+        return -errno;
+    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+        err = -EIO;
+    else if ((size_t)n > max)
+        err = -EFBIG;
+    else if (!(*buf = malloc(n ? (size_t)n : 1)))
+        err = -ENOMEM;
+    else if (fread(*buf, 1, (size_t)n, f) != (size_t)n) {
+        free(*buf);
+        *buf = NULL;
+        err = -EIO;
+    }
+    fclose(f);
+    if (!err)
+        *len = (size_t)n;
+    return err;
 }

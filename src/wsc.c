@@ -196,31 +196,6 @@ static void wsc_maybe_detach(struct conn *c)
     wsc_detach(c);
 }
 
-/* Settle the oldest message in flight; false for a warm-up one. */
-static bool wsc_settle(struct conn *c)
-{
-    struct worker *w = c->w;
-    uint64_t start = c->ts[c->ts_head], sent = c->ts_sent[c->ts_head];
-    bool counted = w->in_run && !c->warm_n;
-
-    c->ts_head = ring_next(c, c->ts_head);
-    c->in_flight--;
-    w->in_flight--;
-    series_record_dur(w->series, w->now - start);
-    if (!counted) {
-        if (w->in_run) {
-            c->warm_n--;
-            w->warm_left--;
-        }
-        return false;
-    }
-    hist_record(&w->stats.req_duration, w->now - start);
-    if (w->plan->open_loop)
-        hist_record(&w->stats.service_time, w->now - sent);
-    w->completed++;
-    return true;
-}
-
 static void wsc_fail(struct conn *c, enum err_kind kind)
 {
     struct wstats *s = &c->w->stats;
@@ -230,7 +205,7 @@ static void wsc_fail(struct conn *c, enum err_kind kind)
         s->ws_hs_failed[kind == ERR_TIMEOUT ? WSHS_TIMEOUT : WSHS_CLOSED]++;
     }
     while (c->in_flight)
-        if (wsc_settle(c))
+        if (conn_settle(c))
             s->errors[kind]++;
 }
 
@@ -565,7 +540,7 @@ static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len)
     }
     c->sess_n++;
     c->flags |= CONN_F_ANSWERED;
-    if (wsc_settle(c))
+    if (conn_settle(c))
         w->stats.responses++;
 }
 
@@ -648,7 +623,7 @@ static void wsc_on_timer(struct conn *c)
     } else {
         /* late messages are timeouts; the connection carries on */
         while (c->in_flight && w->now >= c->ts[c->ts_head] + w->plan->timeout_ns) {
-            if (wsc_settle(c))
+            if (conn_settle(c))
                 w->stats.errors[ERR_TIMEOUT]++;
             if (!wsc_matched(w->plan))
                 c->late++; /* its reply, if it ever comes, is not the next one's */
