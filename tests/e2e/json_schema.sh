@@ -145,7 +145,7 @@ stop_target
 [ "$ANSWERED" -eq 2400 ] || fail "target answered $ANSWERED, want 2400"
 
 # a WebSocket result: every key it has is documented (ws metrics included)
-kill -0 "$TPID" 2>/dev/null || fail "stampede-target died: $(tail -n 5 "$TOUT")"
+start_target
 run_st -q --json "$j" -n 200 -c 2 --ping 50ms "ws://127.0.0.1:$TPORT/echo"
 expect_rc 0
 check_identity "$j"

@@ -29,6 +29,8 @@
 #define K (TGT_PARSE_REQ | TGT_REQ_KA)
 #define HK (TGT_PARSE_REQ | TGT_REQ_HEAD | TGT_REQ_KA)
 #define BAD TGT_PARSE_BAD
+#define U (TGT_PARSE_REQ | TGT_REQ_UPGRADE)
+#define UC (TGT_PARSE_REQ | TGT_REQ_UPGRADE | TGT_REQ_CLOSE)
 
 struct t_case {
     const char *name;
@@ -87,6 +89,13 @@ static const struct t_case cases[] = {
      2, {K, HK}},
     {"body then HEAD", "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nHEADHEAD / HTTP/1.1\r\n\r\n", 2,
      {R, H}},
+    {"upgrade", "GET /echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 1, {U}},
+    {"UPGRADE then GET", "GET / HTTP/1.1\r\nUPGRADE:x\r\n\r\n" GET11, 2, {U, R}},
+    {"upgrade 1.0", "GET / HTTP/1.0\r\nupgrade: websocket\r\n\r\n", 1, {UC}},
+    {"upgrade with a body is plain",
+     "GET / HTTP/1.1\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\nab" GET11, 2, {R, R}},
+    {"Upgrade-Insecure-Requests is not Upgrade",
+     "GET / HTTP/1.1\r\nUpgrade-Insecure-Requests: 1\r\nUpgrad: x\r\n\r\n", 1, {R}},
 };
 
 /* Input whose last byte sits just before a PROT_NONE page. */

@@ -1,10 +1,13 @@
 /*
  * target.h - shared declarations of stampede-target, the bundled io_uring
- * HTTP/1.1 sink that tests and benchmarks aim stampede at.
+ * HTTP/1.1 and WebSocket server that tests and benchmarks aim stampede at.
  *
  * Split: target_main.c (flags, signals, threads, exit codes), target_net.c
  * (listening sockets, prebuilt responses), target_parse.c (incremental
- * request framing), target_worker.c (one ring per thread: the hot path).
+ * request framing), target_worker.c (one ring per thread: the hot path),
+ * target_ws.c (WebSocket protocol: upgrade check, frame parser),
+ * target_wsconn.c (WebSocket connections and rooms on the ring);
+ * target_loop.h is the worker's internal header.
  *
  * Every external symbol carries a tgt_ prefix because the target links with
  * every object of src/ except main.o, whose names (worker_*, conn_*, ...)
@@ -24,6 +27,25 @@
 #define TGT_MAX_THREADS 256
 #define TGT_MAX_BODY_BYTES (64u << 20)
 #define TGT_MAX_HEAD_BYTES (64u << 10) /* longer heads get 400 and a close */
+#define TGT_WS_MAX_MSG_DEFAULT (1u << 20)
+#define TGT_WS_MAX_MSG_LIMIT (1u << 30)
+#define TGT_WS_OUT_MAX_BYTES (4u << 20) /* queued output per connection before 1008 */
+
+/* Connections open now and at most, over all threads: shared, because a
+ * sum of per-thread peaks would overstate the process's peak. Touched once
+ * per accept and close, never per message. */
+struct tgt_live {
+    _Atomic uint64_t held;
+    _Atomic uint64_t held_peak;
+};
+
+/* Per-thread counters, summed by the main thread after the join. */
+struct tgt_counters {
+    uint64_t ws_handshakes; /* 101s sent */
+    uint64_t ws_msgs_in;    /* data messages received */
+    uint64_t ws_msgs_out;   /* data frames queued to send, every broadcast copy counted */
+    uint64_t closed_slow;   /* members dropped with 1008: output queue over its cap */
+};
 
 struct tgt_config {
     struct sockaddr_storage addr; /* host and port to bind */
@@ -35,6 +57,9 @@ struct tgt_config {
     uint64_t stall_ns;    /* --stall D@T: answer nothing for D ... */
     uint64_t stall_at_ns; /* ... starting T after the first request */
     _Atomic uint64_t *first_req_ns; /* shared by all threads; 0 until then */
+    uint32_t ws_max_msg;  /* longest WebSocket message accepted (1009 beyond) */
+    uint64_t report_ns;   /* --report-interval: print "held N" this often; 0 = never */
+    struct tgt_live *live;
 };
 
 /*
@@ -69,6 +94,8 @@ struct tgt_resp {
     uint32_t close_bytes[2];
     char *bad;
     uint32_t bad_bytes;
+    const char *ws_404, *ws_400; /* refused WebSocket upgrades (static) */
+    uint32_t ws_404_bytes, ws_400_bytes;
 };
 
 /* Per-thread handle shared with the main thread. */
@@ -81,6 +108,7 @@ struct tgt_worker {
     atomic_bool *stop;             /* set by main; polled every loop turn */
     pthread_barrier_t *ready;      /* main + workers meet after ring setup */
     _Atomic uint64_t answered;     /* responses fully sent; final at exit */
+    struct tgt_counters n;         /* written by the worker as it exits */
     int err;                       /* -errno of a setup or runtime failure */
     const char *err_what;          /* the call that failed */
 };
@@ -118,6 +146,7 @@ enum tgt_parse_result {
 #define TGT_REQ_HEAD (TGT_KIND_F_HEAD << 1)
 #define TGT_REQ_KA (TGT_KIND_F_KA << 1)
 #define TGT_REQ_CLOSE 8 /* "Connection: close", or HTTP/1.0 without keep-alive */
+#define TGT_REQ_UPGRADE 16 /* an Upgrade header and no body: see tgt_ws_hs_parse */
 
 static inline enum tgt_kind tgt_req_kind(int r)
 {
@@ -128,5 +157,9 @@ static inline enum tgt_kind tgt_req_kind(int r)
  * complete request so the caller can decide whether to read on. The parser
  * resets itself after a complete request; after BAD it must not be reused. */
 int tgt_req_parse(struct tgt_req_parser *p, const char *buf, size_t len, size_t *used_bytes);
+
+/* Inside a request head (not between requests, not in a body): a receive
+ * ending now leaves part of a head the next one completes. */
+bool tgt_req_mid_head(const struct tgt_req_parser *p);
 
 #endif

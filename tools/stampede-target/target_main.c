@@ -1,8 +1,11 @@
 /*
  * target_main.c - stampede-target's entry: flags, listeners, worker
- * threads, signals, and the two stdout lines tests rely on:
+ * threads, signals, and the stdout lines tests rely on:
  *   first line   "listening HOST:PORT"   (flushed as soon as it is true)
- *   on SIGTERM/SIGINT   "answered N"     (responses fully sent, all threads)
+ *   every --report-interval   "held N"   (connections open now, all threads)
+ *   on SIGTERM/SIGINT   "answered N"     (HTTP responses fully sent, all threads)
+ *                       "ws_handshakes N", "ws_msgs_in N", "ws_msgs_out N",
+ *                       "held_peak N", and "conns_closed_slow N" if not 0
  * Exit codes: 0 after a signal, 1 on a runtime failure (bind, ring set-up,
  * a worker's fatal error), 2 on bad flags.
  *
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "target.h"
@@ -33,19 +37,32 @@ static const char usage_text[] =
     "io_uring HTTP/1.1 sink: answers every request (keep-alive, pipelining)\n"
     "with a fixed 200 response; HEAD gets its head only. HTTP/1.0 requests\n"
     "are closed after their response unless they ask for keep-alive.\n"
+    "WebSocket (RFC 6455) on the same port: GET /echo (or /) echoes every\n"
+    "message; GET /rooms/N groups each N consecutive handshakes of a thread\n"
+    "into a room and sends every message to all its members, sender included\n"
+    "(rooms are per thread: use --threads 1 for exact rooms). Other paths: 404.\n"
     "\n"
     "  --port N          port to listen on; 0 picks a free one (required)\n"
     "  --host ADDR       IPv4 or IPv6 address to bind (default 127.0.0.1)\n"
-    "  --threads N       worker threads, one ring and listener each (default 1)\n"
+    "  --threads N       worker threads, one ring and listener each (default 1);\n"
+    "                    each holds up to RLIMIT_NOFILE connections (direct\n"
+    "                    descriptors), so N threads hold N times that\n"
     "  --delay D         send each response D after its request, e.g. 10ms, 500us\n"
     "  --body-size N     response body bytes, e.g. 13, 4k (default 13)\n"
     "  --close-after N   close each connection after its Nth response\n"
     "  --stall D@T       answer nothing for D, starting T after the first request\n"
     "                    (held responses leave when the stall ends), e.g. 1s@2s\n"
+    "                    (--delay, --body-size, --close-after, --stall: HTTP only)\n"
+    "  --ws-max-msg N    longest WebSocket message; longer ones get close 1009\n"
+    "                    (default 1m, at most 1g)\n"
+    "  --report-interval D  print \"held N\" (open connections) every D, e.g. 1s\n"
     "  -h, --help        show this help\n"
     "\n"
     "First stdout line: \"listening HOST:PORT\". On SIGINT/SIGTERM it prints\n"
-    "\"answered N\" (responses fully sent) and exits 0.\n";
+    "\"answered N\" (HTTP responses fully sent), \"ws_handshakes N\",\n"
+    "\"ws_msgs_in N\", \"ws_msgs_out N\" (every broadcast copy counted),\n"
+    "\"held_peak N\" (most connections open at once) and, if any member was\n"
+    "dropped for not reading (close 1008), \"conns_closed_slow N\"; exits 0.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -153,6 +170,16 @@ static int parse_flag(struct tgt_config *cfg, int opt, const char *arg, uint64_t
         return parse_uint(arg, 1, UINT32_MAX, &cfg->close_after)
                    ? usage_error("invalid --close-after '%s' (a count of 1 or more)", arg)
                    : 0;
+    case 'm':
+        if (units_parse_size(arg, &v) || v < 1 || v > TGT_WS_MAX_MSG_LIMIT)
+            return usage_error("invalid --ws-max-msg '%s' (bytes, e.g. 1000 or 1m; 1 to 1g)", arg);
+        cfg->ws_max_msg = (uint32_t)v;
+        return 0;
+    case 'r':
+        if (units_parse_duration(arg, &cfg->report_ns) || cfg->report_ns < 1000000)
+            return usage_error("invalid --report-interval '%s' (a duration of 1ms or more, "
+                               "e.g. 1s)", arg);
+        return 0;
     default:
         return -EINVAL;
     }
@@ -165,13 +192,14 @@ static int parse_args(int argc, char **argv, struct tgt_config *cfg)
         {"port", required_argument, NULL, 'p'},     {"host", required_argument, NULL, 'H'},
         {"threads", required_argument, NULL, 't'},  {"delay", required_argument, NULL, 'd'},
         {"body-size", required_argument, NULL, 'b'}, {"close-after", required_argument, NULL, 'c'},
-        {"stall", required_argument, NULL, 's'},
+        {"stall", required_argument, NULL, 's'},    {"ws-max-msg", required_argument, NULL, 'm'},
+        {"report-interval", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     uint64_t port = UINT64_MAX;
     int opt;
 
-    *cfg = (struct tgt_config){.threads = 1, .body_bytes = 13};
+    *cfg = (struct tgt_config){.threads = 1, .body_bytes = 13, .ws_max_msg = TGT_WS_MAX_MSG_DEFAULT};
     parse_host(cfg, "127.0.0.1");
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (opt == 'h') {
@@ -189,8 +217,9 @@ static int parse_args(int argc, char **argv, struct tgt_config *cfg)
     return 0;
 }
 
-/* Soft = hard: the ring's file table may not exceed the soft limit, and
- * liburing 2.3 would otherwise try (and may fail) to raise it itself. */
+/* Soft = hard: each ring's file table (one connection per slot) may not
+ * exceed the soft limit, and liburing 2.3 would otherwise try (and may
+ * fail) to raise it itself. */
 static void raise_nofile(void)
 {
     struct rlimit rl;
@@ -219,30 +248,76 @@ static int start_workers(struct tgt_worker *ws, unsigned n, pthread_barrier_t *r
     return 0;
 }
 
-/* Wait for SIGINT/SIGTERM (0) or a worker's SIGUSR1 failure (-1). */
-static int wait_signal(const sigset_t *set)
+static uint64_t mono_ns(void)
 {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait for SIGINT/SIGTERM (0) or a worker's SIGUSR1 failure (-1),
+ * printing "held N" every cfg->report_ns meanwhile. */
+static int wait_signal(const sigset_t *set, const struct tgt_config *cfg)
+{
+    uint64_t next = mono_ns() + cfg->report_ns;
     int sig;
 
     for (;;) {
-        if (sigwait(set, &sig) == 0)
+        if (!cfg->report_ns) {
+            if (sigwait(set, &sig) == 0)
+                return sig == SIGUSR1 ? -1 : 0;
+            continue;
+        }
+        uint64_t now = mono_ns(), wait = next > now ? next - now : 0;
+        struct timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+
+        sig = sigtimedwait(set, NULL, &ts);
+        if (sig > 0)
             return sig == SIGUSR1 ? -1 : 0;
+        if (mono_ns() < next)
+            continue; /* EINTR */
+        printf("held %llu\n", (unsigned long long)atomic_load(&cfg->live->held));
+        fflush(stdout);
+        next += cfg->report_ns;
+        if (next < mono_ns())
+            next = mono_ns() + cfg->report_ns; /* stopped for long: no burst of lines */
     }
 }
 
-static uint64_t stop_workers(struct tgt_worker *ws, unsigned n, atomic_bool *stop)
+/* Join every worker; their counters summed into *sum. Returns answered. */
+static uint64_t stop_workers(struct tgt_worker *ws, unsigned n, atomic_bool *stop,
+                             struct tgt_counters *sum)
 {
     uint64_t total = 0;
 
     atomic_store(stop, true);
+    *sum = (struct tgt_counters){0};
     for (unsigned i = 0; i < n; i++) {
         pthread_join(ws[i].thread, NULL);
         total += atomic_load(&ws[i].answered);
+        sum->ws_handshakes += ws[i].n.ws_handshakes;
+        sum->ws_msgs_in += ws[i].n.ws_msgs_in;
+        sum->ws_msgs_out += ws[i].n.ws_msgs_out;
+        sum->closed_slow += ws[i].n.closed_slow;
         if (ws[i].err < 0)
             fprintf(stderr, "stampede-target: worker %u: %s: %s\n", i, ws[i].err_what,
                     strerror(-ws[i].err));
     }
     return total;
+}
+
+static void print_counters(uint64_t answered, const struct tgt_counters *n,
+                           const struct tgt_live *live)
+{
+    printf("answered %llu\n", (unsigned long long)answered);
+    printf("ws_handshakes %llu\n", (unsigned long long)n->ws_handshakes);
+    printf("ws_msgs_in %llu\n", (unsigned long long)n->ws_msgs_in);
+    printf("ws_msgs_out %llu\n", (unsigned long long)n->ws_msgs_out);
+    printf("held_peak %llu\n", (unsigned long long)atomic_load(&live->held_peak));
+    if (n->closed_slow)
+        printf("conns_closed_slow %llu\n", (unsigned long long)n->closed_slow);
+    fflush(stdout);
 }
 
 /* Listeners, workers, "listening", wait, "answered". Returns the exit code. */
@@ -269,14 +344,13 @@ static int serve(const struct tgt_config *cfg, const struct tgt_resp *resp, cons
     if (ret == 0) {
         printf("listening %s\n", addr);
         fflush(stdout);
-        ret = wait_signal(sigs);
+        ret = wait_signal(sigs, cfg);
     }
-    uint64_t answered = stop_workers(ws, cfg->threads, &stop);
+    struct tgt_counters sum;
+    uint64_t answered = stop_workers(ws, cfg->threads, &stop, &sum);
 
-    if (ret == 0) {
-        printf("answered %llu\n", (unsigned long long)answered);
-        fflush(stdout);
-    }
+    if (ret == 0)
+        print_counters(answered, &sum, cfg->live);
     for (unsigned i = 0; i < cfg->threads; i++)
         close(fds[i]);
     pthread_barrier_destroy(&ready);
@@ -287,11 +361,13 @@ int main(int argc, char **argv)
 {
     struct tgt_config cfg;
     _Atomic uint64_t first_req_ns = 0; /* outlives every worker: joined below */
+    struct tgt_live live = {0};
     struct tgt_resp resp;
     sigset_t sigs;
     int ret = parse_args(argc, argv, &cfg);
 
     cfg.first_req_ns = &first_req_ns;
+    cfg.live = &live;
     if (ret != 0)
         return ret > 0 ? 0 : EXIT_USAGE;
     raise_nofile();

@@ -1,7 +1,8 @@
 /*
  * target_net.c - start-up pieces of stampede-target that are not the ring:
  * the per-thread SO_REUSEPORT listening sockets and the prebuilt response
- * bytes (one batch per kind of response, target.h).
+ * bytes (one batch per kind of response, target.h; the refusals of bad
+ * WebSocket upgrades).
  *
  * Listening sockets stay plain fds: there is one per thread, so they cost
  * nothing against RLIMIT_NOFILE, and binding them before any thread starts
@@ -20,7 +21,9 @@
 
 #include "target.h"
 
-#define LISTEN_BACKLOG 4096
+/* The kernel caps it at net.core.somaxconn; a hold test's ramp needs the
+ * queue to absorb bursts of tens of thousands of connects. */
+#define LISTEN_BACKLOG 65535
 /* Cap on one prebuilt batch; bigger responses are sent one copy per send. */
 #define RESP_BATCH_BYTES (256u << 10)
 
@@ -162,8 +165,17 @@ int tgt_resp_build(struct tgt_resp *r, uint64_t body_bytes)
         ret = resp_batch_build(&r->kind[k], (enum tgt_kind)k, body_bytes);
     r->close[0] = resp_make(close, body_bytes, false, &r->close_bytes[0]);
     r->close[1] = resp_make(close, body_bytes, true, &r->close_bytes[1]);
+    static const char ws_404[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                                 "Connection: close\r\n\r\n";
+    static const char ws_400[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                 "Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n";
+
     r->bad = strdup(bad);
     r->bad_bytes = sizeof(bad) - 1;
+    r->ws_404 = ws_404;
+    r->ws_404_bytes = sizeof(ws_404) - 1;
+    r->ws_400 = ws_400;
+    r->ws_400_bytes = sizeof(ws_400) - 1;
     if (ret < 0 || !r->close[0] || !r->close[1] || !r->bad) {
         tgt_resp_free(r);
         return -ENOMEM;

@@ -6,9 +6,12 @@
  * HTTP/1.0 without "Connection: keep-alive"), so this is a byte state
  * machine rather than a full parser: it matches "HEAD " at the start of the
  * request line, keeps the line's last bytes to recognise "HTTP/1.0" at its
- * end, matches two header names (Content-Length, Connection)
+ * end, matches three header names (Content-Length, Connection, Upgrade)
  * case-insensitively as bytes arrive, looks for "close" and "keep-alive"
- * in a Connection value, and skips a Content-Length body. All state lives
+ * in a Connection value, and skips a Content-Length body. An Upgrade
+ * header only flags the request (TGT_REQ_UPGRADE): the worker then reads
+ * the whole head again (target_ws.c), which it keeps for that purpose when
+ * a head spans receives (tgt_req_mid_head). All state lives
  * in 16 bytes per connection, so a request split at any byte across
  * receives needs no carry buffer and no provided buffer is ever held past
  * its CQE.
@@ -37,10 +40,13 @@ enum {
 
 #define CAND_CLEN 1u
 #define CAND_CONN 2u
+#define CAND_UPGRADE 4u
+#define CAND_ALL (CAND_CLEN | CAND_CONN | CAND_UPGRADE)
 #define FLAG_CLOSE 1u     /* "Connection: close" */
 #define FLAG_HEAD 2u      /* method HEAD */
 #define FLAG_HTTP10 4u    /* request line ends in "HTTP/1.0" */
 #define FLAG_KEEPALIVE 8u /* "Connection: keep-alive" */
+#define FLAG_UPGRADE 16u  /* an Upgrade header */
 #define CLEN_MAX (1ull << 62) /* anything larger is a malformed length */
 #define LINE_TAIL_BYTES 9     /* "HTTP/1.0\r" */
 
@@ -52,6 +58,7 @@ enum {
 static const char head_method[] = "HEAD ";
 static const char clen_name[] = "content-length";
 static const char conn_name[] = "connection";
+static const char upgrade_name[] = "upgrade";
 static const char close_token[] = "close";
 static const char keep_alive_token[] = "keep-alive";
 
@@ -111,6 +118,9 @@ static void name_byte(struct tgt_req_parser *p, unsigned char c)
         p->cand &= ~CAND_CLEN;
     if ((p->cand & CAND_CONN) && (p->idx >= sizeof(conn_name) - 1 || conn_name[p->idx] != lc))
         p->cand &= ~CAND_CONN;
+    if ((p->cand & CAND_UPGRADE) &&
+        (p->idx >= sizeof(upgrade_name) - 1 || upgrade_name[p->idx] != lc))
+        p->cand &= ~CAND_UPGRADE;
     if (p->idx < 255)
         p->idx++;
     p->st = p->cand ? TGT_PS_NAME : TGT_PS_SKIP;
@@ -126,6 +136,8 @@ static void name_colon(struct tgt_req_parser *p)
         p->idx = 0;
         p->cand = 0;
     } else {
+        if ((p->cand & CAND_UPGRADE) && p->idx == sizeof(upgrade_name) - 1)
+            p->flags |= FLAG_UPGRADE;
         p->st = TGT_PS_SKIP;
     }
 }
@@ -198,7 +210,7 @@ static int head_byte(struct tgt_req_parser *p, unsigned char c)
             p->st = TGT_PS_END_CR;
             return 0;
         }
-        p->cand = CAND_CLEN | CAND_CONN;
+        p->cand = CAND_ALL;
         p->idx = 0;
         name_byte(p, c);
         return 0;
@@ -231,6 +243,8 @@ static int finish(struct tgt_req_parser *p)
         return r; /* the common case: HTTP/1.1 GET, keep-alive */
     if (f & FLAG_HEAD)
         r |= TGT_REQ_HEAD;
+    if (f & FLAG_UPGRADE)
+        r |= TGT_REQ_UPGRADE;
     if ((f & FLAG_CLOSE) || (f & (FLAG_HTTP10 | FLAG_KEEPALIVE)) == FLAG_HTTP10)
         r |= TGT_REQ_CLOSE;
     else if (f & FLAG_HTTP10)
@@ -238,11 +252,13 @@ static int finish(struct tgt_req_parser *p)
     return r;
 }
 
-/* Head complete: either the request is done or its body follows. */
+/* Head complete: either the request is done or its body follows. A body
+ * makes an upgrade a plain request (no WebSocket upgrade carries one). */
 static int head_done(struct tgt_req_parser *p)
 {
     if (p->clen == 0)
         return finish(p);
+    p->flags &= ~FLAG_UPGRADE;
     p->st = TGT_PS_BODY;
     return TGT_PARSE_MORE;
 }
@@ -295,4 +311,9 @@ int tgt_req_parse(struct tgt_req_parser *p, const char *buf, size_t len, size_t 
     }
     *used_bytes = i;
     return r;
+}
+
+bool tgt_req_mid_head(const struct tgt_req_parser *p)
+{
+    return p->st != TGT_PS_START && p->st != TGT_PS_BODY;
 }

@@ -12,23 +12,11 @@
  * user_data = op << 56 | generation << 32 | slot; the generation changes on
  * every accept into a slot, so completions of an earlier connection in the
  * same slot are recognised and dropped (their buffers still go back).
- * Invariants: at most one send in flight per connection; responses leave in
- * request order; a provided buffer is never held past its CQE (the request
- * parser keeps its state in 16 bytes instead of copying partial heads).
- *
- * Responses owed are runs of one kind (target.h: with body, head only for
- * HEAD, each maybe echoing keep-alive to HTTP/1.0); a send carries up to
- * one prebuilt batch of a single run. The first run lives in the
- * connection (ready, ready_kind); later runs of another kind, which only a
- * peer mixing HEAD with GET (or HTTP/1.0 with 1.1) in a pipeline creates,
- * wait in a per-thread pool of run nodes, as a circular list whose tail
- * the connection holds (runq). A peer that never mixes never touches it:
- * plain GET keep-alive costs one more compare than before.
- *
- * --delay: every response is due delay_ns after the wake-up that saw its
- * request. The delay is the same for all, so due times grow in arrival
- * order and one FIFO per thread replaces a timer structure: the loop waits
- * until the head entry is due and releases every entry that is.
+ * Invariants: at most one send in flight per connection; a provided buffer
+ * is never held past its CQE. What a connection does with its input and
+ * how it answers is target_http.c's (requests, responses, upgrades) or
+ * target_wsconn.c's (WebSocket) business; this file owns the ring, the
+ * slots, the CQE dispatch, closing and deadlines.
  *
  * Closing after a final response ("Connection: close", --close-after, 400):
  * a close with unread input makes the kernel send RST instead of FIN, so a
@@ -38,12 +26,32 @@
  * is a 400) therefore linger: shutdown(SHUT_WR) sends FIN after the
  * response, input is drained until the peer's EOF or LINGER_NS, then the
  * slot is closed. Linger deadlines share one length, so they are a FIFO
- * too. Strict request/response peers are closed at once: lingering costs
- * ~45 instead of ~28 us of target CPU per connection (close-after 1, wrk),
- * because the kernel always runs SHUTDOWN in io-wq. io-wq looks the fixed
+ * too (WebSocket close deadlines share it). Strict request/response peers
+ * are closed at once: lingering costs ~45 instead of ~28 us of target CPU
+ * per connection (close-after 1, wrk), because the kernel always runs
+ * SHUTDOWN in io-wq. io-wq looks the fixed
  * slot up only when it runs, so the slot must stay open until the
  * shutdown's CQE, or a new connection accepted into the reused slot would
  * be shut down instead (seen here with wrk).
+ *
+ * Slots: the kernel picks each accepted connection's slot from the sparse
+ * table (sized to the soft RLIMIT_NOFILE, which main raised to the hard
+ * one), so a thread holds as many connections as the table has slots, and
+ * N threads hold N tables' worth in one process (RLIMIT_NOFILE 20000 and
+ * --threads 3: 60000). A multishot accept that finds the table full has
+ * already taken the connection off the listen queue: it drops it (the peer
+ * sees a reset) and ends with ENFILE; and it accepts everything queued in
+ * one go, before we see a CQE. So it runs only while more than a reserve
+ * of slots (1/16 of the table, 64 to 1024) is free: below that it is
+ * cancelled (loop_accept_pause) and the last slots are filled by
+ * single-shot accepts, at most one per free slot, which cannot overrun.
+ * With no slot free nothing is armed, and new connections wait in the
+ * listen backlog until a close frees one: no timer, no spin. (A burst that
+ * overruns the reserve before the cancel lands still costs the one
+ * connection the ENFILE drops.) A slot comes back to
+ * the kernel's allocator when its close_direct runs, which may be before
+ * the close's CQE is seen here: an accept into a slot whose old connection
+ * was not yet released releases it first.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -58,6 +66,7 @@
 #include <unistd.h>
 
 #include "target.h"
+#include "target_loop.h"
 
 #define SQ_ENTRIES 4096
 #define CQ_ENTRIES 32768
@@ -66,103 +75,12 @@
 #define BUF_BYTES 4096
 #define FILES_MAX 65536u
 #define IDLE_WAIT_NS 50000000ull    /* bounds how late a stop request is seen */
-#define ACCEPT_RETRY_NS 10000000ull /* after a failed accept (e.g. table full) */
-#define LINGER_NS 2000000000ull    /* longest wait for the peer's EOF */
+#define ACCEPT_RETRY_NS 10000000ull /* after an accept failure other than a full table */
+#define ACCEPT_SINGLES_MAX 8        /* single-shot accepts in flight near a full table */
 #define DUEQ_INIT 4096u
 #define NS_PER_S 1000000000ull
 
-enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN };
-#define UD_GEN_MASK 0xffffffu
-
-#define RUNS_INIT 1024u
-
-enum { ST_FREE, ST_OPEN, ST_LINGER, ST_CLOSING };
-enum { FINAL_NONE, FINAL_CLOSE, FINAL_CLOSE_HEAD, FINAL_BAD };
-enum {
-    F_RECV = 1 << 0,        /* multishot recv armed */
-    F_SEND = 1 << 1,        /* a send in flight */
-    F_SEND_FINAL = 1 << 2,  /* ... carrying the final response */
-    F_EOF = 1 << 3,         /* peer finished sending */
-    F_DONE = 1 << 4,        /* final request seen: further input is ignored */
-    F_FINAL_READY = 1 << 5, /* final response due now */
-    F_SHUT = 1 << 6,        /* lingering: shutdown(SHUT_WR) in flight */
-    F_CLOSE_WAIT = 1 << 7,  /* close as soon as that shutdown completes */
-    F_PIPELINED = 1 << 8,   /* peer sent a request before its last answer */
-};
-
-/* 48 bytes; nothing else is kept per connection. */
-struct conn {
-    struct tgt_req_parser p;
-    uint32_t gen;
-    uint32_t nreq;       /* requests counted for --close-after */
-    uint32_t ready;      /* plain responses of ready_kind due now, not yet sent */
-    uint32_t runq;       /* tail of the runs due after those (pool index), 0 = none */
-    uint32_t delayed;    /* responses (final included) in the delay FIFO */
-    uint32_t send_off;   /* bytes of the send in flight sent so far (short sends) */
-    uint32_t send_bytes;
-    uint8_t send_n;      /* responses in it, at most TGT_RESP_MAX_COPIES */
-    uint8_t state;
-    uint16_t flags : 10, final : 2, ready_kind : 2, send_kind : 2; /* FINAL_*, enum tgt_kind */
-};
-_Static_assert(sizeof(struct conn) == 48, "per-connection state grew");
-_Static_assert(TGT_RESP_MAX_COPIES <= UINT8_MAX, "send_n is a byte");
-_Static_assert(TGT_KIND_NR <= 4, "kinds are 2-bit fields");
-
-/* A run of responses of one kind; pool nodes form circular lists. */
-struct run {
-    uint32_t next;
-    uint32_t n;
-    uint8_t kind;
-};
-
-/* Per-thread pool of run nodes; node 0 is never used, so 0 means none.
- * Free nodes are a stack linked through next. */
-struct runpool {
-    struct run *v;
-    uint32_t cap, free;
-};
-
-/* A delayed run of responses, or (n, final, kind unused) a linger deadline. */
-struct due {
-    uint64_t due_ns;
-    uint32_t slot, gen;
-    uint32_t n;     /* plain responses */
-    uint16_t final; /* 1 when the final response follows them */
-    uint16_t kind;  /* enum tgt_kind of the n */
-};
-
-/* FIFO of deadlines; head/tail run free, cap is a power of two. */
-struct dueq {
-    struct due *v;
-    uint32_t cap, head, tail;
-};
-
-struct loop {
-    struct io_uring ring;
-    struct tgt_worker *w;
-    const struct tgt_config *cfg;
-    const struct tgt_resp *resp;
-    struct conn *conns;
-    uint32_t nconns;
-    struct io_uring_buf_ring *br;
-    char *bufs;
-    int br_added; /* buffers given back in this batch, not yet visible */
-    struct dueq dq; /* delayed responses */
-    struct dueq lq; /* linger deadlines */
-    struct runpool runs; /* runs queued behind a connection's ready ones */
-    uint64_t now_ns; /* read once per wake-up */
-    uint64_t answered;
-    uint64_t accept_retry_ns;
-    bool accept_armed;
-    bool ring_ok;
-};
-
-static void conn_kick(struct loop *l, struct conn *c, uint32_t slot);
-
-static inline uint64_t ud_pack(unsigned op, uint32_t gen, uint32_t slot)
-{
-    return (uint64_t)op << 56 | (uint64_t)(gen & UD_GEN_MASK) << 32 | slot;
-}
+_Static_assert(sizeof(struct conn) == 112, "per-connection state grew");
 
 static uint64_t clock_ns(void)
 {
@@ -177,7 +95,7 @@ static uint64_t clock_ns(void)
  * the ring has FEAT_NODROP on every kernel with multishot ops, so the bound
  * only turns an impossible endless loop into a visible crash.
  */
-static struct io_uring_sqe *sqe_get(struct loop *l)
+struct io_uring_sqe *tgt_sqe_get(struct loop *l)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
 
@@ -215,7 +133,7 @@ static int dueq_grow(struct dueq *q)
 }
 
 /* Append, merging with the tail entry when it is the same wake-up. */
-static int dueq_push(struct dueq *q, const struct due *d)
+int tgt_dueq_push(struct dueq *q, const struct due *d)
 {
     if (q->tail != q->head) {
         struct due *t = &q->v[(q->tail - 1) & (q->cap - 1)];
@@ -233,73 +151,9 @@ static int dueq_push(struct dueq *q, const struct due *d)
     return 0;
 }
 
-/* Grow by doubling; indices stay valid, so realloc may move the nodes. */
-static int runs_grow(struct runpool *rp)
-{
-    uint32_t cap = rp->cap ? rp->cap * 2 : RUNS_INIT;
-    struct run *v = realloc(rp->v, sizeof(*v) * cap);
-
-    if (!v)
-        return -ENOMEM;
-    for (uint32_t i = cap - 1; i >= (rp->cap ? rp->cap : 1); i--) {
-        v[i].next = rp->free;
-        rp->free = i;
-    }
-    rp->v = v;
-    rp->cap = cap;
-    return 0;
-}
-
-/* Append n responses of kind to the list whose tail is *tail, merging
- * with the tail run when it has the same kind. 0 or -ENOMEM. */
-static int runs_push(struct runpool *rp, uint32_t *tail, uint32_t n, unsigned kind)
-{
-    struct run *t = *tail ? &rp->v[*tail] : NULL;
-    uint32_t x;
-
-    if (t && t->kind == kind && (uint64_t)t->n + n <= UINT32_MAX) {
-        t->n += n;
-        return 0;
-    }
-    if (!rp->free && runs_grow(rp) < 0)
-        return -ENOMEM;
-    x = rp->free;
-    rp->free = rp->v[x].next;
-    rp->v[x] = (struct run){.next = *tail ? rp->v[*tail].next : x, .n = n, .kind = (uint8_t)kind};
-    if (*tail)
-        rp->v[*tail].next = x;
-    *tail = x;
-    return 0;
-}
-
-/* Remove the oldest run of a non-empty list into *n, *kind. */
-static void runs_pop(struct runpool *rp, uint32_t *tail, uint32_t *n, unsigned *kind)
-{
-    uint32_t h = rp->v[*tail].next;
-
-    *n = rp->v[h].n;
-    *kind = rp->v[h].kind;
-    if (h == *tail)
-        *tail = 0;
-    else
-        rp->v[*tail].next = rp->v[h].next;
-    rp->v[h].next = rp->free;
-    rp->free = h;
-}
-
-/* Give a whole list back to the pool. */
-static void runs_drop(struct runpool *rp, uint32_t *tail)
-{
-    uint32_t n;
-    unsigned kind;
-
-    while (*tail)
-        runs_pop(rp, tail, &n, &kind);
-}
-
 static void conn_arm_recv(struct loop *l, struct conn *c, uint32_t slot)
 {
-    struct io_uring_sqe *sqe = sqe_get(l);
+    struct io_uring_sqe *sqe = tgt_sqe_get(l);
 
     io_uring_prep_recv_multishot(sqe, (int)slot, NULL, 0, 0);
     sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
@@ -308,202 +162,46 @@ static void conn_arm_recv(struct loop *l, struct conn *c, uint32_t slot)
     c->flags |= F_RECV;
 }
 
+static void conn_cancel(struct loop *l, struct conn *c, uint32_t slot, unsigned op)
+{
+    struct io_uring_sqe *sqe = tgt_sqe_get(l);
+
+    io_uring_prep_cancel64(sqe, ud_pack(op, c->gen, slot), 0);
+    sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, ud_pack(OP_CANCEL, c->gen, slot));
+}
+
 /*
  * A multishot recv holds its own reference to the socket, so closing the
  * slot alone would keep the connection open until the peer next sends:
  * cancel the recv first. HARDLINK, not LINK, so the close runs even when
- * the recv already ended and the cancel fails with ENOENT.
+ * the recv already ended and the cancel fails with ENOENT. A WebSocket
+ * send may wait forever on a peer that does not read, and its buffer is
+ * freed at the close's CQE: cancel it too.
  */
-static void conn_close(struct loop *l, struct conn *c, uint32_t slot)
+void tgt_conn_close(struct loop *l, struct conn *c, uint32_t slot)
 {
     struct io_uring_sqe *sqe;
+    bool ws_send = c->mode == MODE_WS && (c->flags & F_SEND);
 
     if (c->flags & F_SHUT) {
         c->flags |= F_CLOSE_WAIT; /* see the file header: slot reuse */
         return;
     }
     c->state = ST_CLOSING;
-    runs_drop(&l->runs, &c->runq);
-    if (io_uring_sq_space_left(&l->ring) < 2)
+    if (c->mode == MODE_WS)
+        tgt_ws_on_close(l, c);
+    else
+        tgt_http_on_close(l, c);
+    if (io_uring_sq_space_left(&l->ring) < 3)
         io_uring_submit(&l->ring);
-    if (c->flags & F_RECV) {
-        sqe = sqe_get(l);
-        io_uring_prep_cancel64(sqe, ud_pack(OP_RECV, c->gen, slot), 0);
-        sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
-        io_uring_sqe_set_data64(sqe, ud_pack(OP_CANCEL, c->gen, slot));
-    }
-    sqe = sqe_get(l);
+    if (c->flags & F_RECV)
+        conn_cancel(l, c, slot, OP_RECV);
+    if (ws_send)
+        conn_cancel(l, c, slot, OP_SEND);
+    sqe = tgt_sqe_get(l);
     io_uring_prep_close_direct(sqe, slot);
     io_uring_sqe_set_data64(sqe, ud_pack(OP_CLOSE, c->gen, slot));
-}
-
-static const char *conn_send_base(const struct loop *l, const struct conn *c)
-{
-    const struct tgt_resp *r = l->resp;
-
-    if (!(c->flags & F_SEND_FINAL))
-        return r->kind[c->send_kind].many;
-    return c->final == FINAL_BAD ? r->bad : r->close[c->final == FINAL_CLOSE_HEAD];
-}
-
-static void conn_send_prep(struct loop *l, struct conn *c, uint32_t slot)
-{
-    const char *base = conn_send_base(l, c);
-    struct io_uring_sqe *sqe = sqe_get(l);
-
-    io_uring_prep_send(sqe, (int)slot, base + c->send_off, c->send_bytes - c->send_off, MSG_NOSIGNAL);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, c->gen, slot));
-}
-
-/* k plain responses of one kind leave as one send from its prebuilt batch. */
-static void conn_send_plain(struct loop *l, struct conn *c, uint32_t slot)
-{
-    const struct tgt_resp_batch *b = &l->resp->kind[c->ready_kind];
-    uint32_t n = c->ready < b->copies ? c->ready : b->copies;
-
-    c->ready -= n;
-    c->send_n = (uint8_t)n;
-    c->send_kind = c->ready_kind;
-    c->send_off = 0;
-    c->send_bytes = n * b->one_bytes;
-    c->flags |= F_SEND;
-    conn_send_prep(l, c, slot);
-}
-
-static void conn_send_final(struct loop *l, struct conn *c, uint32_t slot)
-{
-    c->flags = (uint16_t)((c->flags & ~F_FINAL_READY) | F_SEND | F_SEND_FINAL);
-    c->send_n = 1;
-    c->send_off = 0;
-    c->send_bytes = c->final == FINAL_BAD ? l->resp->bad_bytes
-                                          : l->resp->close_bytes[c->final == FINAL_CLOSE_HEAD];
-    conn_send_prep(l, c, slot);
-}
-
-/* Start the next send if none is in flight; close an idle finished peer. */
-static void conn_kick(struct loop *l, struct conn *c, uint32_t slot)
-{
-    if (c->state != ST_OPEN || (c->flags & F_SEND))
-        return;
-    if (!c->ready && c->runq) {
-        uint32_t n;
-        unsigned kind;
-
-        runs_pop(&l->runs, &c->runq, &n, &kind);
-        c->ready = n;
-        c->ready_kind = kind;
-    }
-    if (c->ready)
-        conn_send_plain(l, c, slot);
-    else if (c->flags & F_FINAL_READY)
-        conn_send_final(l, c, slot);
-    else if ((c->flags & F_EOF) && c->delayed == 0)
-        conn_close(l, c, slot);
-}
-
-/* n plain responses of kind are due now, behind all the earlier ones (the
- * ready run, then the queued runs); then maybe the final one. The first
- * test is the hot path: no queue and the same kind (or nothing) ready.
- * 0 or -ENOMEM. */
-static int conn_release(struct loop *l, struct conn *c, uint32_t n, unsigned kind, bool final)
-{
-    if (final)
-        c->flags |= F_FINAL_READY;
-    if (!c->runq && (c->ready_kind == kind || !c->ready)) {
-        c->ready += n;
-        c->ready_kind = kind;
-        return 0;
-    }
-    return n ? runs_push(&l->runs, &c->runq, n, kind) : 0;
-}
-
-/* When a response received now may leave: after --delay, and never inside
- * the --stall window (held to its end, which keeps due times in order). */
-static uint64_t conn_due(struct loop *l)
-{
-    const struct tgt_config *cfg = l->cfg;
-    uint64_t due = l->now_ns + cfg->delay_ns, first, from;
-
-    if (!cfg->stall_ns)
-        return due;
-    first = atomic_load_explicit(cfg->first_req_ns, memory_order_relaxed);
-    if (!first) {
-        uint64_t zero = 0;
-
-        first = atomic_compare_exchange_strong(cfg->first_req_ns, &zero, l->now_ns) ? l->now_ns
-                                                                                     : zero;
-    }
-    from = first + cfg->stall_at_ns;
-    return due >= from && due < from + cfg->stall_ns ? from + cfg->stall_ns : due;
-}
-
-/* n plain responses of kind (then maybe the final one) are owed: now or
- * later. Out of memory drops this one client. */
-static void conn_schedule(struct loop *l, struct conn *c, uint32_t slot, uint32_t n, unsigned kind,
-                          uint8_t final)
-{
-    struct due d = {conn_due(l), slot, c->gen, n, final != FINAL_NONE, (uint16_t)kind};
-
-    if (c->state != ST_OPEN)
-        return; /* closed by an earlier run of the same receive */
-    if (final != FINAL_NONE) {
-        c->final = final;
-        c->flags |= F_DONE;
-    }
-    if (d.due_ns == l->now_ns && !l->cfg->stall_ns) {
-        if (conn_release(l, c, n, kind, d.final) < 0)
-            conn_close(l, c, slot);
-        else
-            conn_kick(l, c, slot);
-    } else if (dueq_push(&l->dq, &d) < 0) {
-        conn_close(l, c, slot);
-    } else {
-        c->delayed += n + d.final;
-    }
-}
-
-/* A request while an earlier one is unanswered: the peer pipelines. */
-static bool conn_owes(const struct conn *c, uint32_t n)
-{
-    return n || c->ready || c->runq || c->delayed || (c->flags & (F_SEND | F_FINAL_READY));
-}
-
-/* Frame every request in a received chunk; stop at the final one. Each
- * run of one kind is scheduled when the kind changes, the rest at the end. */
-static void conn_parse(struct loop *l, struct conn *c, uint32_t slot, const char *buf, size_t len)
-{
-    uint32_t n = 0;
-    unsigned kind = TGT_KIND_BODY;
-    uint8_t final = FINAL_NONE;
-
-    while (len && final == FINAL_NONE) {
-        size_t used;
-        int r = tgt_req_parse(&c->p, buf, len, &used);
-
-        buf += used;
-        len -= used;
-        if (r == TGT_PARSE_MORE)
-            break;
-        if (conn_owes(c, n))
-            c->flags |= F_PIPELINED;
-        if (r == TGT_PARSE_BAD)
-            final = FINAL_BAD;
-        else if ((r & TGT_REQ_CLOSE) || ++c->nreq == l->cfg->close_after)
-            final = (r & TGT_REQ_HEAD) ? FINAL_CLOSE_HEAD : FINAL_CLOSE;
-        if (final != FINAL_NONE)
-            break;
-        if (n && tgt_req_kind(r) != kind) {
-            conn_schedule(l, c, slot, n, kind, FINAL_NONE);
-            n = 0;
-        }
-        kind = tgt_req_kind(r);
-        n++;
-    }
-    if (len)
-        c->flags |= F_PIPELINED; /* bytes after the final request */
-    if (n || final != FINAL_NONE)
-        conn_schedule(l, c, slot, n, kind, final);
 }
 
 static void conn_on_recv(struct loop *l, struct conn *c, uint32_t slot, const struct io_uring_cqe *cqe)
@@ -515,39 +213,45 @@ static void conn_on_recv(struct loop *l, struct conn *c, uint32_t slot, const st
     if (c->state != ST_OPEN && c->state != ST_LINGER)
         return;
     if (cqe->res > 0) {
-        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        char *b = l->bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * BUF_BYTES;
 
-        if (!(c->flags & F_DONE))
-            conn_parse(l, c, slot, l->bufs + (size_t)bid * BUF_BYTES, (size_t)cqe->res);
+        if (c->state == ST_LINGER || (c->flags & (F_DONE | F_WS_CLOSING)))
+            c->flags |= F_PIPELINED; /* input after the final request or close: dropped */
+        else if (c->mode == MODE_WS)
+            tgt_ws_on_data(l, c, slot, (uint8_t *)b, (size_t)cqe->res);
         else
-            c->flags |= F_PIPELINED; /* input after the final request */
+            tgt_http_on_data(l, c, slot, b, (size_t)cqe->res);
         if (!more && c->state != ST_CLOSING)
             conn_arm_recv(l, c, slot); /* the kernel may end a multishot early */
     } else if (cqe->res == -ENOBUFS) {
         conn_arm_recv(l, c, slot); /* buffers come back at this batch's end */
-    } else if (cqe->res == 0 && c->state == ST_OPEN) {
-        c->flags |= F_EOF; /* still answer what was asked, then close */
-        conn_kick(l, c, slot);
+    } else if (cqe->res == 0 && c->state == ST_OPEN && c->mode == MODE_HTTP) {
+        tgt_http_on_eof(l, c, slot); /* still answer what was asked, then close */
     } else {
-        conn_close(l, c, slot); /* error, or the EOF a linger waits for */
+        tgt_conn_close(l, c, slot); /* error, WebSocket EOF, or the EOF a linger waits for */
     }
+}
+
+int tgt_conn_deadline(struct loop *l, struct conn *c, uint32_t slot)
+{
+    struct due d = {l->now_ns + LINGER_NS, slot, c->gen, 0, 0, 0};
+
+    return tgt_dueq_push(&l->lq, &d);
 }
 
 /* After the final response: close, or for a peer that may still be
  * sending, FIN now and close at its EOF or the deadline (file header). */
-static void conn_linger(struct loop *l, struct conn *c, uint32_t slot)
+void tgt_conn_linger(struct loop *l, struct conn *c, uint32_t slot, bool may_send)
 {
-    struct due d = {l->now_ns + LINGER_NS, slot, c->gen, 0, 0, 0};
-    bool may_send = (c->flags & F_PIPELINED) || c->final == FINAL_BAD;
     struct io_uring_sqe *sqe;
 
-    if (!may_send || !(c->flags & F_RECV) || dueq_push(&l->lq, &d) < 0) {
-        conn_close(l, c, slot); /* input ended, strict peer, or no memory */
+    if (!may_send || !(c->flags & F_RECV) || tgt_conn_deadline(l, c, slot) < 0) {
+        tgt_conn_close(l, c, slot); /* input ended, strict peer, or no memory */
         return;
     }
     c->state = ST_LINGER;
     c->flags |= F_SHUT;
-    sqe = sqe_get(l);
+    sqe = tgt_sqe_get(l);
     io_uring_prep_shutdown(sqe, (int)slot, SHUT_WR);
     sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, ud_pack(OP_SHUTDOWN, c->gen, slot));
@@ -557,37 +261,71 @@ static void conn_on_shutdown(struct loop *l, struct conn *c, uint32_t slot)
 {
     c->flags &= ~F_SHUT;
     if (c->flags & F_CLOSE_WAIT)
-        conn_close(l, c, slot);
+        tgt_conn_close(l, c, slot);
 }
 
-static void conn_on_send(struct loop *l, struct conn *c, uint32_t slot, int res)
+/* Connections open in the whole process: now and the peak. */
+static void held_add(struct loop *l, bool open)
 {
-    if (c->state != ST_OPEN)
-        return;
-    if (res <= 0) {
-        conn_close(l, c, slot);
-        return;
-    }
-    c->send_off += (uint32_t)res;
-    if (c->send_off < c->send_bytes) {
-        conn_send_prep(l, c, slot); /* short send: the rest, same order */
+    struct tgt_live *lv = l->cfg->live;
+    uint64_t h, peak;
+
+    if (!open) {
+        atomic_fetch_sub_explicit(&lv->held, 1, memory_order_relaxed);
         return;
     }
-    l->answered += c->send_n;
-    c->flags &= ~F_SEND;
-    if (c->flags & F_SEND_FINAL)
-        conn_linger(l, c, slot);
+    h = atomic_fetch_add_explicit(&lv->held, 1, memory_order_relaxed) + 1;
+    peak = atomic_load_explicit(&lv->held_peak, memory_order_relaxed);
+    while (h > peak && !atomic_compare_exchange_weak_explicit(&lv->held_peak, &peak, h,
+                                                              memory_order_relaxed,
+                                                              memory_order_relaxed))
+        ;
+}
+
+/* The connection in c is gone for good: its buffers go, its slot counts
+ * as free (loop_arm_accept may use it at the end of this turn). */
+static void conn_free(struct loop *l, struct conn *c)
+{
+    if (c->mode == MODE_WS)
+        tgt_ws_release(l, c);
     else
-        conn_kick(l, c, slot);
+        tgt_http_release(c);
+    c->state = ST_FREE;
+    l->open--;
+    held_add(l, false);
 }
 
-static void loop_on_accept(struct loop *l, const struct io_uring_cqe *cqe)
+/* Slots neither in use nor promised to a single-shot accept in flight, by
+ * our count, which frees a slot only at its close's CQE: never more than
+ * the kernel has. */
+static uint32_t loop_free_slots(const struct loop *l)
 {
-    if (!(cqe->flags & IORING_CQE_F_MORE)) {
-        l->accept_armed = false;
-        if (cqe->res < 0)
-            l->accept_retry_ns = l->now_ns + ACCEPT_RETRY_NS;
-    }
+    return l->nconns - l->open - l->accept_singles;
+}
+
+/* The multishot accept stops when only the reserve is left (file header). */
+static void loop_accept_pause(struct loop *l)
+{
+    struct io_uring_sqe *sqe;
+
+    if (!l->accept_armed || l->accept_cancelling || loop_free_slots(l) > l->accept_reserve)
+        return;
+    l->accept_cancelling = true;
+    sqe = tgt_sqe_get(l);
+    io_uring_prep_cancel64(sqe, ud_pack(OP_ACCEPT, 0, 0), 0);
+    io_uring_sqe_set_data64(sqe, ud_pack(OP_CANCEL, 0, 0));
+}
+
+/* Accept CQEs: the multishot's (ud gen 0) or a single-shot's (gen 1). */
+static void loop_on_accept(struct loop *l, const struct io_uring_cqe *cqe, bool single)
+{
+    if (single)
+        l->accept_singles--;
+    else if (!(cqe->flags & IORING_CQE_F_MORE))
+        l->accept_armed = l->accept_cancelling = false;
+    if (cqe->res < 0 && cqe->res != -ECANCELED && cqe->res != -ENFILE &&
+        (single || !(cqe->flags & IORING_CQE_F_MORE)))
+        l->accept_retry_ns = l->now_ns + ACCEPT_RETRY_NS;
     if (cqe->res < 0)
         return;
 
@@ -595,10 +333,15 @@ static void loop_on_accept(struct loop *l, const struct io_uring_cqe *cqe)
     struct conn *c = &l->conns[slot];
     uint32_t gen = (c->gen + 1) & UD_GEN_MASK;
 
+    if (c->state != ST_FREE)
+        conn_free(l, c); /* its close ran; its CQE is still to come (file header) */
     memset(c, 0, sizeof(*c));
     c->gen = gen;
     c->state = ST_OPEN;
+    l->open++;
+    held_add(l, true);
     conn_arm_recv(l, c, slot);
+    loop_accept_pause(l);
 }
 
 static void loop_on_cqe(struct loop *l, const struct io_uring_cqe *cqe)
@@ -612,23 +355,25 @@ static void loop_on_cqe(struct loop *l, const struct io_uring_cqe *cqe)
         c = &l->conns[slot];
     switch (op) {
     case OP_ACCEPT:
-        loop_on_accept(l, cqe);
+        loop_on_accept(l, cqe, (ud >> 32) & 1);
         break;
     case OP_RECV:
         if (c)
             conn_on_recv(l, c, slot, cqe);
         break;
     case OP_SEND:
-        if (c)
-            conn_on_send(l, c, slot, cqe->res);
+        if (c && c->mode == MODE_WS)
+            tgt_ws_on_send(l, c, slot, cqe->res);
+        else if (c)
+            tgt_http_on_send(l, c, slot, cqe->res);
         break;
     case OP_SHUTDOWN:
         if (c)
             conn_on_shutdown(l, c, slot); /* result unused: peer may be gone */
         break;
     case OP_CLOSE:
-        if (c)
-            c->state = ST_FREE;
+        if (c && c->state != ST_FREE)
+            conn_free(l, c);
         break;
     default: /* OP_CANCEL failures: the recv had already ended */
         break;
@@ -654,25 +399,8 @@ static void loop_drain(struct loop *l)
     io_uring_cq_advance(&l->ring, n);
 }
 
-static void loop_release_due(struct loop *l)
-{
-    struct dueq *q = &l->dq;
-
-    while (q->head != q->tail && q->v[q->head & (q->cap - 1)].due_ns <= l->now_ns) {
-        struct due d = q->v[q->head++ & (q->cap - 1)];
-        struct conn *c = &l->conns[d.slot];
-
-        if (c->gen != d.gen || c->state != ST_OPEN)
-            continue; /* connection gone since */
-        c->delayed -= d.n + d.final;
-        if (conn_release(l, c, d.n, d.kind, d.final) < 0)
-            conn_close(l, c, d.slot);
-        else
-            conn_kick(l, c, d.slot);
-    }
-}
-
-/* Lingering connections whose peer never sent EOF are closed now. */
+/* Lingering connections whose peer never sent EOF, and WebSocket ones
+ * whose close frame could not leave in time, are closed now. */
 static void loop_release_linger(struct loop *l)
 {
     struct dueq *q = &l->lq;
@@ -681,21 +409,36 @@ static void loop_release_linger(struct loop *l)
         struct due d = q->v[q->head++ & (q->cap - 1)];
         struct conn *c = &l->conns[d.slot];
 
-        if (c->gen == d.gen && c->state == ST_LINGER)
-            conn_close(l, c, d.slot);
+        if (c->gen == d.gen && (c->state == ST_LINGER ||
+                                (c->state == ST_OPEN && (c->flags & F_WS_CLOSING))))
+            tgt_conn_close(l, c, d.slot);
     }
 }
 
+/* Multishot while more than the reserve is free, else single-shot accepts
+ * for the free slots, a few at a time; nothing while none is free. */
 static void loop_arm_accept(struct loop *l)
 {
     struct io_uring_sqe *sqe;
+    uint32_t free = loop_free_slots(l);
 
     if (l->accept_armed || l->now_ns < l->accept_retry_ns)
         return;
-    sqe = sqe_get(l);
-    io_uring_prep_multishot_accept_direct(sqe, l->w->listen_fd, NULL, NULL, 0);
-    io_uring_sqe_set_data64(sqe, ud_pack(OP_ACCEPT, 0, 0));
-    l->accept_armed = true;
+    if (free > l->accept_reserve) {
+        sqe = tgt_sqe_get(l);
+        io_uring_prep_multishot_accept_direct(sqe, l->w->listen_fd, NULL, NULL, 0);
+        io_uring_sqe_set_data64(sqe, ud_pack(OP_ACCEPT, 0, 0));
+        l->accept_armed = true;
+        return;
+    }
+    for (; free && l->accept_singles < ACCEPT_SINGLES_MAX; free--) {
+        sqe = tgt_sqe_get(l);
+        io_uring_prep_accept(sqe, l->w->listen_fd, NULL, NULL, 0);
+        /* 2.3's prep_accept_direct adds 1 to IORING_FILE_INDEX_ALLOC: 0, a plain fd */
+        sqe->file_index = IORING_FILE_INDEX_ALLOC;
+        io_uring_sqe_set_data64(sqe, ud_pack(OP_ACCEPT, 1, 0));
+        l->accept_singles++;
+    }
 }
 
 static uint64_t dueq_wait_ns(const struct dueq *q, uint64_t now, uint64_t wait)
@@ -738,8 +481,9 @@ static int loop_run(struct loop *l)
         }
         l->now_ns = clock_ns();
         loop_drain(l);
-        loop_release_due(l);
+        tgt_http_release_due(l);
         loop_release_linger(l);
+        tgt_ws_flush(l);
         atomic_store_explicit(&l->w->answered, l->answered, memory_order_relaxed);
     }
     return 0;
@@ -821,9 +565,13 @@ static int loop_init(struct loop *l, struct tgt_worker *w)
     w->err_what = "io_uring_register_buf_ring";
     if ((ret = bufs_init(l)) < 0)
         return ret;
+    l->accept_reserve = l->nconns / 16 < 64 ? 64 : l->nconns / 16 > 1024 ? 1024 : l->nconns / 16;
+    if (l->accept_reserve > l->nconns / 2)
+        l->accept_reserve = l->nconns / 2;
     w->err_what = "allocating connection table";
     l->conns = calloc(l->nconns, sizeof(*l->conns));
-    if (!l->conns || ((l->cfg->delay_ns || l->cfg->stall_ns) && dueq_grow(&l->dq) < 0) || dueq_grow(&l->lq) < 0)
+    if (!l->conns || ((l->cfg->delay_ns || l->cfg->stall_ns) && dueq_grow(&l->dq) < 0) ||
+        dueq_grow(&l->lq) < 0 || tgt_ws_init(l) < 0)
         return -ENOMEM;
     l->now_ns = clock_ns();
     return 0;
@@ -833,6 +581,15 @@ static void loop_fini(struct loop *l)
 {
     if (l->ring_ok)
         io_uring_queue_exit(&l->ring); /* closes every direct descriptor */
+    for (uint32_t i = 0; l->conns && i < l->nconns; i++) {
+        struct conn *c = &l->conns[i];
+
+        if (c->state != ST_FREE && c->mode == MODE_WS)
+            tgt_ws_release(l, c);
+        else if (c->state != ST_FREE)
+            tgt_http_release(c);
+    }
+    tgt_ws_fini(l);
     free(l->conns);
     free(l->bufs);
     free(l->br);
@@ -862,6 +619,7 @@ void *tgt_worker_main(void *arg)
     }
     if (l) {
         atomic_store(&w->answered, l->answered);
+        w->n = l->n;
         loop_fini(l);
     }
     return NULL;

@@ -1,0 +1,188 @@
+/*
+ * target_loop.h - internal to stampede-target's worker: one ring's loop
+ * state and one connection's state, shared by target_worker.c (ring,
+ * accept, CQE dispatch, closing), target_http.c (HTTP connections) and
+ * target_wsconn.c (WebSocket connections, rooms). Nothing here is used by the main thread.
+ *
+ * A connection is HTTP until a successful upgrade turns it into WebSocket
+ * (mode); the two modes share one union, so a connection costs 112 bytes
+ * whatever it speaks. Buffers (a partial HTTP head, WebSocket output and
+ * reassembly) are attached only while in use.
+ */
+#ifndef STAMPEDE_TARGET_LOOP_H
+#define STAMPEDE_TARGET_LOOP_H
+
+#include <liburing.h>
+
+#include "target.h"
+#include "target_ws.h"
+
+#define LINGER_NS 2000000000ull /* longest wait for the peer's EOF, or for a close frame to leave */
+
+enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN };
+#define UD_GEN_MASK 0xffffffu
+
+enum { ST_FREE, ST_OPEN, ST_LINGER, ST_CLOSING };
+enum { MODE_HTTP, MODE_WS };
+enum { FINAL_NONE, FINAL_CLOSE, FINAL_CLOSE_HEAD, FINAL_BAD, FINAL_WS_404, FINAL_WS_400 };
+enum {
+    F_RECV = 1 << 0,        /* multishot recv armed */
+    F_SEND = 1 << 1,        /* a send in flight */
+    F_SEND_FINAL = 1 << 2,  /* HTTP: ... carrying the final response */
+    F_EOF = 1 << 3,         /* HTTP: peer finished sending */
+    F_DONE = 1 << 4,        /* HTTP: final request seen: further input is ignored */
+    F_FINAL_READY = 1 << 5, /* HTTP: final response due now */
+    F_SHUT = 1 << 6,        /* lingering: shutdown(SHUT_WR) in flight */
+    F_CLOSE_WAIT = 1 << 7,  /* close as soon as that shutdown completes */
+    F_PIPELINED = 1 << 8,   /* HTTP: peer sent a request before its last answer */
+    F_WS_CLOSING = 1 << 9,  /* WS: close frame queued; input ignored; close once it left */
+    F_WS_LINGER = 1 << 10,  /* WS: ... and linger then (we closed first: peer may still send) */
+    F_WS_DIRTY = 1 << 11,   /* WS: output queued this turn, on the dirty list */
+};
+
+/*
+ * 112 bytes. HTTP keeps no buffer but `carry`, a head cut by the end of a
+ * receive (so an upgrade can be read whole); WebSocket keeps rx (frame
+ * parser), output in two buffers (sbuf is being sent and must not move,
+ * pbuf collects what comes meanwhile) and its place in a room.
+ */
+struct conn {
+    uint32_t gen;
+    uint16_t flags;
+    uint8_t state;
+    uint8_t mode : 1, final : 3, ready_kind : 2, send_kind : 2; /* FINAL_*, enum tgt_kind */
+    union {
+        struct { /* MODE_HTTP */
+            struct tgt_req_parser p;
+            char *carry;
+            uint32_t carry_len;
+            uint32_t nreq;       /* requests counted for --close-after */
+            uint32_t ready;      /* plain responses of ready_kind due now, not yet sent */
+            uint32_t runq;       /* tail of the runs due after those (pool index), 0 = none */
+            uint32_t delayed;    /* responses (final included) in the delay FIFO */
+            uint32_t send_off;   /* bytes of the send in flight sent so far (short sends) */
+            uint32_t send_bytes;
+            uint8_t send_n;      /* responses in it, at most TGT_RESP_MAX_COPIES */
+        };
+        struct { /* MODE_WS */
+            struct tgt_ws_rx rx;
+            uint8_t *sbuf, *pbuf;
+            uint32_t slen, soff, scap; /* in flight: bytes, sent so far, allocated */
+            uint32_t plen, pcap;       /* pending */
+            uint32_t room, room_pos;   /* room id (0 = none) and index in its member list */
+        };
+    };
+};
+
+/* A run of responses of one kind; pool nodes form circular lists. */
+struct run {
+    uint32_t next;
+    uint32_t n;
+    uint8_t kind;
+};
+
+/* Per-thread pool of run nodes; node 0 is never used, so 0 means none.
+ * Free nodes are a stack linked through next. */
+struct runpool {
+    struct run *v;
+    uint32_t cap, free;
+};
+
+/* A delayed run of responses, or (n, final, kind unused) a deadline. */
+struct due {
+    uint64_t due_ns;
+    uint32_t slot, gen;
+    uint32_t n;     /* plain responses */
+    uint16_t final; /* 1 when the final response follows them */
+    uint16_t kind;  /* enum tgt_kind of the n */
+};
+
+/* FIFO of deadlines; head/tail run free, cap is a power of two. */
+struct dueq {
+    struct due *v;
+    uint32_t cap, head, tail;
+};
+
+/* A room: the live members' slots, in no order (target_wsconn.c). */
+struct room {
+    uint32_t *members;
+    uint32_t live, cap;
+    uint32_t next_free; /* free list link while unused */
+    bool forming;       /* handshakes are still joining it */
+};
+
+/* Rooms of one /rooms/N: the one now forming and how many joined it. */
+struct room_group {
+    uint32_t n, cur, joined;
+};
+
+struct rooms {
+    struct room *v; /* v[0] unused: room id 0 means none */
+    uint32_t cap, free;
+    struct room_group *g;
+    uint32_t ng, gcap;
+};
+
+struct loop {
+    struct io_uring ring;
+    struct tgt_worker *w;
+    const struct tgt_config *cfg;
+    const struct tgt_resp *resp;
+    struct conn *conns;
+    uint32_t nconns;
+    struct io_uring_buf_ring *br;
+    char *bufs;
+    int br_added;        /* buffers given back in this batch, not yet visible */
+    struct dueq dq;      /* delayed responses */
+    struct dueq lq;      /* linger and close deadlines */
+    struct runpool runs; /* runs queued behind a connection's ready ones */
+    uint64_t now_ns;     /* read once per wake-up */
+    uint64_t answered;
+    uint64_t accept_retry_ns;
+    uint32_t open;       /* slots in use, by our count (released at the close's CQE) */
+    uint32_t accept_reserve; /* free slots below which single-shot accepts take over */
+    uint32_t accept_singles; /* single-shot accepts in flight */
+    bool accept_armed;       /* the multishot accept */
+    bool accept_cancelling;  /* ... is being cancelled */
+    bool ring_ok;
+    /* WebSocket */
+    uint64_t out_max;    /* queued output past which a member is dropped (1008) */
+    uint8_t **chunks;    /* free output buffers of TGT_CHUNK_BYTES */
+    uint32_t nchunks;
+    uint32_t *dirty;     /* slots with output queued this turn */
+    uint32_t ndirty, dirty_cap;
+    struct rooms rooms;
+    struct tgt_counters n; /* this thread's counters; copied to w at exit */
+};
+
+static inline uint64_t ud_pack(unsigned op, uint32_t gen, uint32_t slot)
+{
+    return (uint64_t)op << 56 | (uint64_t)(gen & UD_GEN_MASK) << 32 | slot;
+}
+
+/* target_worker.c */
+struct io_uring_sqe *tgt_sqe_get(struct loop *l);
+int tgt_dueq_push(struct dueq *q, const struct due *d);
+void tgt_conn_close(struct loop *l, struct conn *c, uint32_t slot);
+void tgt_conn_linger(struct loop *l, struct conn *c, uint32_t slot, bool may_send);
+int tgt_conn_deadline(struct loop *l, struct conn *c, uint32_t slot);
+
+/* target_http.c */
+void tgt_http_on_data(struct loop *l, struct conn *c, uint32_t slot, char *buf, size_t len);
+void tgt_http_on_send(struct loop *l, struct conn *c, uint32_t slot, int res);
+void tgt_http_on_eof(struct loop *l, struct conn *c, uint32_t slot);
+void tgt_http_on_close(struct loop *l, struct conn *c);
+void tgt_http_release(struct conn *c);
+void tgt_http_release_due(struct loop *l);
+
+/* target_wsconn.c */
+int tgt_ws_init(struct loop *l);
+void tgt_ws_fini(struct loop *l);
+int tgt_ws_open(struct loop *l, struct conn *c, uint32_t slot, const struct tgt_ws_hs *hs);
+void tgt_ws_on_data(struct loop *l, struct conn *c, uint32_t slot, uint8_t *buf, size_t len);
+void tgt_ws_on_send(struct loop *l, struct conn *c, uint32_t slot, int res);
+void tgt_ws_on_close(struct loop *l, struct conn *c);
+void tgt_ws_release(struct loop *l, struct conn *c);
+void tgt_ws_flush(struct loop *l);
+
+#endif
