@@ -69,7 +69,8 @@ void wsc_pool_fini(struct worker *w)
     for (uint32_t i = 0; i < w->nconns; i++) {
         x = w->conns[i].ws;
         if (x) {
-            wsp_free(&x->p);
+            if (x->open) /* a context still in its handshake has no wslay session */
+                wsp_free(&x->p);
             free(x);
             w->conns[i].ws = NULL;
         }
