@@ -46,11 +46,13 @@ int wsc_pool_init(struct worker *w)
 {
     const struct plan *p = w->plan;
     size_t msg = p->ws_tmpl ? tmpl_max_len(p->ws_tmpl) : p->ws_payload_len;
-    size_t cap = 4096;
+    /* --hold sends only the upgrade, pings and a close: a small buffer
+     * (a million connections may be mid-handshake at once) */
+    size_t cap = p->hold ? 512 : 4096;
 
     /* room for a pipeline of messages in one send, within reason; larger
      * bursts go out over several sends */
-    if ((msg + 14) * p->pipeline > cap)
+    if (!p->hold && (msg + 14) * p->pipeline > cap)
         cap = (msg + 14) * p->pipeline;
     if (cap > (1u << 20))
         cap = 1u << 20;
