@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: start the bundled target on a free loopback port, run a short
-# default load against it, print the report, stop the target (by PID).
+# default load against it (HTTP, then WebSocket echo), print the reports,
+# stop the target (by PID).
 set -euo pipefail
 build=${1:-build}
 out=$(mktemp)
@@ -17,3 +18,7 @@ echo "demo: stampede-target listening on $addr"
 echo "demo: $build/stampede -c 50 -d 5s http://$addr/"
 echo
 "$build/stampede" -c 50 -d 5s "http://$addr/"
+echo
+echo "demo: $build/stampede -c 50 --ws-pipeline 4 -d 3s ws://$addr/echo"
+echo
+"$build/stampede" -c 50 --ws-pipeline 4 -d 3s "ws://$addr/echo"
