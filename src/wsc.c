@@ -191,10 +191,11 @@ static void wsc_maybe_detach(struct conn *c)
 {
     struct wsx *x = c->ws;
 
-    /* a ping in flight keeps the context until its pong: one context per
-     * keep-alive round trip, not two */
+    /* not even a ping in flight keeps it: its pong carries the send time
+     * and attaches a fresh context; at a million connections the round
+     * trip can take seconds, and contexts held that long were gigabytes */
     if (!c->w->plan->hold || !x || (c->flags & (CONN_F_SENDING | CONN_F_HANDSHAKE)) ||
-        c->in_flight || c->ping_ns || (x->open && !wsp_idle(&x->p)))
+        c->in_flight || (x->open && !wsp_idle(&x->p)))
         return;
     wsc_detach(c);
 }
