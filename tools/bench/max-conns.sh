@@ -15,7 +15,7 @@
 # The run is bounded: -d (default: N/R + 20 s), and a hard time-out of
 # -d + 120 s on stampede.
 #
-# usage: tools/bench/max-conns.sh [-n N] [-r RATE] [-d SECONDS] [--build DIR]
+# usage: tools/bench/max-conns.sh [-n N] [-r RATE] [-d SECONDS] [-t CONNECT_TIMEOUT] [--build DIR]
 #                                 [--path /echo] [--keep-sysctls | --no-sysctls]
 #   defaults: -n 200000 -r 50000 (per second), --build build, --path /echo
 set -euo pipefail
@@ -23,6 +23,7 @@ set -euo pipefail
 N=200000
 R=50000
 D=
+CT=5s
 BUILD=build
 WSPATH=/echo
 KEEP=0
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     -n) N=$2; shift 2 ;;
     -r) R=${2%/s}; shift 2 ;;
     -d) D=${2%s}; shift 2 ;;
+    -t) CT=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
     --path) WSPATH=$2; shift 2 ;;
     --keep-sysctls) KEEP=1; shift ;;
@@ -117,7 +119,7 @@ echo "# target listening on port $PORT; $BUILD/stampede --hold -c $N --connect-r
      "--ping 30s -d ${D}s $URL"
 
 RC=0
-timeout --signal=INT $(( D + 120 )) "$BUILD/stampede" --hold -c "$N" --connect-rate "$R" \
+timeout --signal=INT $(( D + 120 )) "$BUILD/stampede" --hold -c "$N" --connect-rate "$R" --connect-timeout "$CT" \
     --ping 30s -d "${D}s" -q --json "$TMP/hold.json" "$URL" 2>"$TMP/stampede.err" || RC=$?
 
 kill -TERM "$TARGET_PID" 2>/dev/null || true
