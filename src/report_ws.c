@@ -57,6 +57,9 @@ void report_ws_text(FILE *f, const struct plan *p, const struct result *r)
                     (unsigned long long)s->ws_pongs);
         if (s->ws_proto_errors)
             fprintf(f, "; protocol errors %llu", (unsigned long long)s->ws_proto_errors);
+        if (p->ws_period_ns && s->dropped)
+            fprintf(f, "; %llu paced sends skipped (--ws-pipeline replies still owed)",
+                    (unsigned long long)s->dropped);
         fputc('\n', f);
         fprintf(f, "  %-13s", "server close");
         int any = 0;
