@@ -321,10 +321,20 @@ void load_series_publish(struct worker *w)
         .dropped = s->dropped,
         .scheduled = s->scheduled,
     };
-    uint64_t start = w->ctl->start_ns;
+    uint64_t start = w->ctl->start_ns, cur = (w->now - start) / w->plan->interval_ns;
+    struct series_ring *r = w->series;
 
-    series_publish(w->series, &cum, w->established);
-    w->series->index = (w->now - start) / w->plan->interval_ns;
+    series_publish(r, &cum, w->established);
+    /* a loop turn that outlasted whole intervals (a busy host, thousands of
+     * connects in one turn): the skipped intervals still get this worker's
+     * connection level, with no counts, so the merged series never reads
+     * a missing worker as 0 connections; at most a ring's worth, so the
+     * reader is never lapped */
+    for (uint64_t first = r->index, i = first + 1; i < cur && i < first + SERIES_SLOTS / 2; i++) {
+        r->index = i;
+        series_publish(r, &cum, w->established);
+    }
+    r->index = cur;
 }
 
 /* Hand over the interval that just ended, if one did. */
