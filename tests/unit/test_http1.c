@@ -13,6 +13,7 @@
  */
 #include "http1.h"
 #include "t.h"
+#include "t_guard.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -55,11 +56,6 @@ struct t_case {
     int n;                           /* responses expected */
     struct t_resp want[T_MAX_PARTS]; /* `used` is taken from the parts */
     enum t_end end;
-};
-
-/* Input whose last byte sits just before a PROT_NONE page. */
-struct t_guard {
-    char *end;
 };
 
 #define L HTTP1_BODY_LENGTH
@@ -242,15 +238,6 @@ static const struct t_case t_cases[] = {
 #undef C
 #undef N
 #undef E
-
-static char *t_place(const struct t_guard *g, const char *src, size_t n)
-{
-    char *dst = g->end - n;
-
-    if (n)
-        memcpy(dst, src, n);
-    return dst;
-}
 
 static void t_record(struct t_out *o, const struct http1_resp *r, size_t used)
 {
@@ -660,25 +647,11 @@ static void t_req_build(void)
     }
 }
 
-static void t_guard_init(struct t_guard *g)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    size_t room = (T_GUARD_ROOM + (size_t)page - 1) / (size_t)page * (size_t)page;
-    char *m =
-        mmap(NULL, room + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-    if (m == MAP_FAILED || mprotect(m + room, (size_t)page, PROT_NONE)) {
-        perror("mmap/mprotect");
-        exit(1);
-    }
-    g->end = m + room;
-}
-
 int main(void)
 {
     struct t_guard g;
 
-    t_guard_init(&g);
+    t_guard_init(&g, T_GUARD_ROOM);
     for (size_t i = 0; i < sizeof(t_cases) / sizeof(t_cases[0]); i++)
         t_run_case(&g, &t_cases[i]);
     t_head_limit(&g);

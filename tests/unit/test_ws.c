@@ -11,6 +11,7 @@
  * table-driven over good and bad heads.
  */
 #include "t.h"
+#include "t_guard.h"
 #include "ws.h"
 
 #include <errno.h>
@@ -24,33 +25,6 @@
 #define T_SAMPLE_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 #define T_SAMPLE_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 #define T_GUARD_ROOM (16 * 1024)
-
-struct t_guard {
-    char *end;
-};
-
-static void t_guard_init(struct t_guard *g)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    size_t room = (T_GUARD_ROOM + (size_t)page - 1) / (size_t)page * (size_t)page;
-    char *m =
-        mmap(NULL, room + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-    if (m == MAP_FAILED || mprotect(m + room, (size_t)page, PROT_NONE)) {
-        perror("mmap/mprotect");
-        exit(1);
-    }
-    g->end = m + room;
-}
-
-static const char *t_place(const struct t_guard *g, const char *src, size_t n)
-{
-    char *dst = g->end - n;
-
-    if (n)
-        memcpy(dst, src, n);
-    return dst;
-}
 
 static void t_accept(void)
 {
@@ -435,7 +409,7 @@ int main(void)
 {
     struct t_guard g;
 
-    t_guard_init(&g);
+    t_guard_init(&g, T_GUARD_ROOM);
     t_accept();
     t_keys();
     t_upgrade();

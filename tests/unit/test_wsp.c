@@ -13,6 +13,7 @@
  * side, and a rough cost per message (printed as notes).
  */
 #include "t.h"
+#include "t_guard.h"
 #include "wsp.h"
 
 #include <stdlib.h>
@@ -24,10 +25,6 @@
 #define T_GUARD_ROOM (256 * 1024)
 #define T_OUT_CAP 4096
 #define T_MB (1u << 20)
-
-struct t_guard {
-    char *end;
-};
 
 /* A growing byte log: callbacks and client frames, in order. */
 struct t_log {
@@ -203,15 +200,6 @@ static void t_res_free(struct t_res *r)
     free(r->ev.buf);
     free(r->frames.buf);
     memset(r, 0, sizeof(*r));
-}
-
-static const char *t_place(const struct t_guard *g, const uint8_t *src, size_t n)
-{
-    char *dst = g->end - n;
-
-    if (n)
-        memcpy(dst, src, n);
-    return dst;
 }
 
 /* Feed in[0..len) cut at cuts[0..ncuts), stop at an error, drain. */
@@ -903,25 +891,11 @@ static void t_costs(void)
     note("cost per 64-byte message: feed %.3f us", t_cost_feed(n));
 }
 
-static void t_guard_init(struct t_guard *g)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    size_t room = (T_GUARD_ROOM + (size_t)page - 1) / (size_t)page * (size_t)page;
-    char *m =
-        mmap(NULL, room + (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-    if (m == MAP_FAILED || mprotect(m + room, (size_t)page, PROT_NONE)) {
-        perror("mmap/mprotect");
-        exit(1);
-    }
-    g->end = m + room;
-}
-
 int main(void)
 {
     struct t_guard g;
 
-    t_guard_init(&g);
+    t_guard_init(&g, T_GUARD_ROOM);
     t_cases_messages(&g);
     t_cases_sizes(&g);
     t_cases_errors(&g);
