@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 10^0 .. 10^19: every power of ten a uint64_t holds. */
+#define UNITS_POW10_N 20
+extern const uint64_t units_pow10[UNITS_POW10_N];
+
 int units_parse_duration(const char *s, uint64_t *out_ns);
 int units_parse_size(const char *s, uint64_t *out_bytes);
 int units_parse_count(const char *s, uint64_t *out);

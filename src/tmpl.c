@@ -9,6 +9,8 @@
  */
 #include "tmpl.h"
 
+#include "units.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,36 +171,13 @@ bool tmpl_matchable(const struct tmpl *t)
     return t->matchable;
 }
 
-static const uint64_t tmpl_pow10[TMPL_U64_DIGITS] = {
-    1ull,
-    10ull,
-    100ull,
-    1000ull,
-    10000ull,
-    100000ull,
-    1000000ull,
-    10000000ull,
-    100000000ull,
-    1000000000ull,
-    10000000000ull,
-    100000000000ull,
-    1000000000000ull,
-    10000000000000ull,
-    100000000000000ull,
-    1000000000000000ull,
-    10000000000000000ull,
-    100000000000000000ull,
-    1000000000000000000ull,
-    10000000000000000000ull,
-};
-
 /* Decimal digits of x: log10 from the bit length (1233 / 4096 ~ log10 2),
  * then one compare to fix the estimate. */
 static size_t tmpl_digits(uint64_t x)
 {
     unsigned t = (unsigned)(64 - __builtin_clzll(x | 1)) * 1233 >> 12;
 
-    return t + 1 - ((x | 1) < tmpl_pow10[t]);
+    return t + 1 - ((x | 1) < units_pow10[t]);
 }
 
 /* x in decimal into out[0..n), n = tmpl_digits(x), two digits per step. */

@@ -128,38 +128,26 @@ static uint64_t units_lookup(const struct units_name *table, const char *name)
     return 0;
 }
 
+const uint64_t units_pow10[UNITS_POW10_N] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
 /* n * mult into *out; -ERANGE on overflow, -EINVAL when `exact` is asked
  * and the result has a fractional part. */
 static int units_scale(const struct units_num *n, uint64_t mult, bool exact, uint64_t *out)
 {
-    static const uint64_t pow10[UNITS_FRAC_MAX + 1] = {1ull,
-                                                       10ull,
-                                                       100ull,
-                                                       1000ull,
-                                                       10000ull,
-                                                       100000ull,
-                                                       1000000ull,
-                                                       10000000ull,
-                                                       100000000ull,
-                                                       1000000000ull,
-                                                       10000000000ull,
-                                                       100000000000ull,
-                                                       1000000000000ull,
-                                                       10000000000000ull,
-                                                       100000000000000ull,
-                                                       1000000000000000ull,
-                                                       10000000000000000ull,
-                                                       100000000000000000ull,
-                                                       1000000000000000000ull};
     unsigned __int128 f = (unsigned __int128)n->frac * mult;
     uint64_t whole;
 
-    if (exact && (n->lost || f % pow10[n->fdig] != 0))
+    if (exact && (n->lost || f % units_pow10[n->fdig] != 0))
         return -EINVAL;
     if (n->over || __builtin_mul_overflow(n->ip, mult, &whole))
         return -ERANGE;
     /* frac < 10^fdig, so f / 10^fdig < mult: it fits in 64 bits. */
-    if (__builtin_add_overflow(whole, (uint64_t)(f / pow10[n->fdig]), out))
+    if (__builtin_add_overflow(whole, (uint64_t)(f / units_pow10[n->fdig]), out))
         return -ERANGE;
     return 0;
 }
