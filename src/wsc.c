@@ -161,8 +161,8 @@ static void wsc_pump(struct conn *c)
         conn_write(c, x->out, n);
 }
 
-/* The next moment c's timer must fire: handshake or oldest message
- * timeout, paced send, keep-alive ping. */
+/* Make sure c's timer fires by the next moment something is due:
+ * handshake or oldest message timeout, paced send, keep-alive ping. */
 static void wsc_arm(struct conn *c)
 {
     struct worker *w = c->w;
@@ -181,9 +181,13 @@ static void wsc_arm(struct conn *c)
         if (worker_may_send(w) && c->ping_due && c->ping_due < due)
             due = c->ping_due;
     }
+    /* lazy, as in httpc.c: a timer already due no later stays (if it fires
+     * early, wsc_on_timer finds nothing due and re-arms), so a message
+     * costs no timer operation in the common case */
+    if (due == UINT64_MAX || (timer_armed(&c->timer) && c->timer.due_ns <= due))
+        return;
     timer_cancel(&w->wheel, &c->timer);
-    if (due != UINT64_MAX)
-        timer_arm(&w->wheel, &c->timer, due);
+    timer_arm(&w->wheel, &c->timer, due);
 }
 
 /* --hold: an idle connection keeps no context. */
