@@ -159,3 +159,122 @@ expect_rc() {
 tcount() {
     sed -n "s/^$1 \([0-9]*\)$/\1/p" "$TOUT" | tail -n 1
 }
+
+# v6_loopback: true when ::1 can be bound here
+v6_loopback() {
+    python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null
+}
+
+# start_nginx_tls CERT KEY [extra server config]: like start_nginx, but
+# TLS (1.2 and 1.3) with session tickets and a shared session cache, so
+# resumption works; sets NPORT. Listens on 127.0.0.1 and, when it exists,
+# [::1] (a URL naming localhost may resolve to either). The extra config goes
+# in the server block, after `location /`: it may override the ssl_*
+# settings (e.g. `ssl_protocols TLSv1.2;`). Several may run at once.
+start_nginx_tls() {
+    command -v nginx >/dev/null || skip "nginx not installed"
+    nginx -V 2>&1 | grep -q http_ssl_module || skip "nginx has no http_ssl_module"
+    local cert key
+    cert=$(readlink -f "$1") key=$(readlink -f "$2")
+    [ -r "$cert" ] && [ -r "$key" ] || fail "start_nginx_tls: cannot read $1 / $2"
+    NPORT=$(free_port)
+    local dir v6=""
+    dir=$(mktemp -d "$T_TMP/nginx-tls.XXXX")
+    v6_loopback && v6="listen [::1]:$NPORT ssl;"
+    cat >"$dir/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+error_log $dir/error.log;
+pid $dir/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $dir;
+    proxy_temp_path $dir;
+    fastcgi_temp_path $dir;
+    uwsgi_temp_path $dir;
+    scgi_temp_path $dir;
+    ssl_certificate $cert;
+    ssl_certificate_key $key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:TLS:10m;
+    ssl_session_timeout 10m;
+    ssl_session_tickets on;
+    server {
+        listen 127.0.0.1:$NPORT ssl;
+        $v6
+        server_name localhost;
+        location / { return 200 "Hello, World!"; }
+        ${3:-}
+    }
+}
+NGX
+    nginx -c "$dir/nginx.conf" -p "$dir" &
+    T_PIDS+=($!)
+    for _ in $(seq 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/$NPORT) 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "nginx (TLS) did not start: $(cat "$dir/error.log" 2>/dev/null)"
+}
+
+# start_node_wss CERT KEY: the npm `ws` echo server behind TLS
+# (tests/node/wss_echo.js) on a free port; sets WPORT, WPID (killed on exit)
+# and WOUT (its stdout: counters printed on SIGTERM, see stop_node_wss)
+start_node_wss() {
+    command -v node >/dev/null || skip "node not installed"
+    local node_dir="${TESTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}/node"
+    [ -d "$node_dir/node_modules/ws" ] || skip "npm ws not installed (tools/deps.sh test)"
+    [ -r "$1" ] && [ -r "$2" ] || fail "start_node_wss: cannot read $1 / $2"
+    WOUT=$(mktemp "$T_TMP/wss.XXXX")
+    node "$node_dir/wss_echo.js" 0 "$1" "$2" >"$WOUT" 2>&1 &
+    WPID=$!
+    T_PIDS+=("$WPID")
+    for _ in $(seq 100); do
+        grep -q '^listening ' "$WOUT" && break
+        kill -0 "$WPID" 2>/dev/null || fail "node wss server exited: $(cat "$WOUT")"
+        sleep 0.05
+    done
+    WPORT=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$WOUT" | head -n 1)
+    [ -n "$WPORT" ] || fail "node wss server did not report its port: $(cat "$WOUT")"
+}
+
+# stop_node_wss: SIGTERM the server of start_node_wss and wait for its
+# counters (wcount NAME reads them)
+stop_node_wss() {
+    kill -TERM "$WPID" 2>/dev/null || true
+    wait "$WPID" || true
+}
+
+# wcount NAME: a counter line "NAME N" the node wss server printed on exit
+wcount() {
+    sed -n "s/^$1 \([0-9]*\)$/\1/p" "$WOUT" | tail -n 1
+}
+
+# jtls FILE EXPR...: like jassert, over a result's TLS counters: shorthands
+# c, m, d as in jassert, t = c["tls"], neg = [(version, cipher), ...] from
+# t["negotiated"], nneg = the handshakes that list covers,
+# hs = t["handshakes_full"] + t["handshakes_resumed"]
+jtls() {
+    python3 - "$@" <<'PY' || fail "TLS checks on $1 failed (see above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["counters"]
+m = d["metrics"]
+t = c["tls"]
+neg = [(n["version"], n["cipher"]) for n in t["negotiated"]]
+nneg = sum(n["count"] for n in t["negotiated"])
+hs = t["handshakes_full"] + t["handshakes_resumed"]
+bad = [e for e in sys.argv[2:] if not eval(e)]
+for e in bad:
+    print("check failed:", e, file=sys.stderr)
+if bad:
+    print("exit_code", d["exit_code"], d["exit_reason"], file=sys.stderr)
+    print("tls", json.dumps(t, sort_keys=True), file=sys.stderr)
+    print("tls_handshake_time(_resumed) counts",
+          m.get("tls_handshake_time", {}).get("count"),
+          m.get("tls_handshake_time_resumed", {}).get("count"), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
