@@ -9,10 +9,12 @@
  * completions still in flight for the old incarnation carry the old one
  * and are dropped (their provided buffers are still recycled).
  *
- * The transport seam: the protocol (httpc.c) writes through conn_write()
- * and reads through struct xport_ops::recv, so TLS can sit between the
- * socket and the protocol without either noticing. Only plain TCP exists
- * today (xport_plain).
+ * The transport seam: the protocol (httpc.c, wsc.c) writes through
+ * conn_write() and reads through struct xport_ops::recv, so TLS (xtls.c)
+ * sits between the socket and the protocol without either noticing: the
+ * protocol's on_open comes after the TLS handshake, its bytes are
+ * plaintext, and its on_sent comes once their ciphertext has gone out.
+ * The transport sends raw bytes with conn_send_raw().
  *
  * Hot fields first; a connection is ~200 bytes plus its timestamp ring.
  */
@@ -29,6 +31,7 @@
 struct worker;
 struct conn;
 struct wsx;
+struct xtls;
 
 enum conn_state {
     CONN_ST_IDLE,
@@ -48,6 +51,7 @@ enum conn_state {
 #define CONN_F_DONE 0x40         /* session finished (--reconnect, --requests-per-conn) */
 #define CONN_F_HANDSHAKE 0x80    /* WebSocket: upgrade sent, 101 not yet received */
 #define CONN_F_BAD_CLOSE 0x100   /* WebSocket: the server closed with an error code */
+#define CONN_F_TLS_HS 0x200      /* TLS: connected, handshake not complete yet */
 
 enum conn_op {
     OP_SOCKET = 1,
@@ -76,11 +80,23 @@ struct proto_ops {
 extern const struct proto_ops proto_http;
 extern const struct proto_ops proto_ws;
 
-/* Transport under the protocol. */
+/* Transport under the protocol: plain TCP or TLS (xtls.c). */
 struct xport_ops {
+    /* TCP connected: start the transport, then the protocol's on_open */
+    void (*open)(struct conn *c);
     /* bytes arrived from the socket; returns 0, or -1 to drop the connection
      * (the callee has already counted why) */
     int (*recv)(struct conn *c, const char *buf, size_t len);
+    /* the protocol's write (conn_write) */
+    void (*write)(struct conn *c, const char *buf, uint32_t len);
+    /* the raw send in flight went out in full */
+    void (*sent)(struct conn *c);
+    /* c's timer fired during the transport's own handshake (CONN_F_TLS_HS) */
+    void (*on_timer)(struct conn *c);
+    /* closing: account for a handshake cut short */
+    void (*on_close)(struct conn *c);
+    /* closed: nothing can use the transport's buffers any more */
+    void (*release)(struct conn *c);
 };
 
 extern const struct xport_ops xport_plain;
@@ -112,6 +128,7 @@ struct conn {
     uint64_t ping_ns;       /* WebSocket ping in flight since (0: none) */
     uint64_t ping_due;      /* next keep-alive ping (0: none) */
     struct wsx *ws;         /* WebSocket context, attached while busy */
+    struct xtls *tls;       /* TLS state, attached from connect to close */
     struct http1_resp resp;
     struct timer timer;
 };
@@ -124,9 +141,14 @@ void conn_connect(struct conn *c);
 /* Handle one completion addressed to this connection's current generation. */
 void conn_on_cqe(struct conn *c, unsigned op, const struct io_uring_cqe *cqe);
 
-/* Send len bytes of buf (which must stay valid until sent). At most one
- * send is in flight per connection; short sends are resumed here. */
+/* The protocol's write: len bytes of buf (which must stay valid until
+ * on_sent), through the transport. */
 void conn_write(struct conn *c, const char *buf, uint32_t len);
+
+/* Send len raw bytes of buf (valid until sent) on the socket. At most one
+ * send is in flight per connection (CONN_F_SENDING); short sends are
+ * resumed here; xport_ops::sent follows the last byte. */
+void conn_send_raw(struct conn *c, const char *buf, uint32_t len);
 
 /* Settle the oldest request/message in flight: its latency ends now
  * (recorded unless it belongs to the warm-up: then false). */

@@ -24,7 +24,7 @@ struct result {
     struct wstats total;       /* merged, in worker order */
     uint64_t duration_ns;      /* start barrier -> last worker's loop end */
     int exit_code;
-    char exit_reason[256];
+    char exit_reason[512];
     int signal;                /* first stop signal, 0 if none */
     bool lost_server;          /* -n alone: connections down for --connect-timeout */
     bool gave_up;              /* stopped: no connection at all in --connect-timeout */

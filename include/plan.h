@@ -15,6 +15,7 @@
 
 #include "http1.h"
 #include "pace.h"
+#include "tls.h"
 
 #define PLAN_MAX_HEADERS 64
 #define PLAN_MAX_CPUS 1024
@@ -92,6 +93,12 @@ struct plan {
     char *ws_upgrade;       /* the upgrade request with a placeholder key */
     size_t ws_upgrade_len;
     size_t ws_key_off;
+
+    /* TLS (https://, wss://), see xtls.h */
+    bool tls;
+    bool tls_flags_given;   /* any TLS flag: refused on a plain URL */
+    struct tls_client_cfg tls_cfg;
+    SSL_CTX *tls_ctx;       /* shared by every worker (SSL_new is thread-safe) */
 
     /* sessions and connection holding */
     bool reconnect;         /* close and reconnect after each session */

@@ -57,6 +57,24 @@ enum wshs_kind {
 
 extern const char *const wshs_name[WSHS_NR];
 
+/* TLS: failed handshakes by reason (tls_reason_str() names a key), and
+ * the protocol version and cipher of each successful one. Small tables
+ * searched linearly: a run sees a handful of distinct values, and they
+ * are touched once per handshake, never per request. */
+#define STATS_TLS_REASONS 8
+#define STATS_TLS_NEGOTIATED 8
+
+struct stats_tls_reason {
+    uint32_t key;           /* tls.h reason key; 0 with n > 0: "other" */
+    uint64_t n;
+};
+
+struct stats_tls_neg {
+    const char *version;    /* OpenSSL's static strings ("TLSv1.3") */
+    const char *cipher;
+    uint64_t n;
+};
+
 struct wstats {
     uint64_t requests;      /* sent (handed to the kernel) */
     uint64_t responses;     /* complete responses, any status */
@@ -91,6 +109,15 @@ struct wstats {
     uint64_t ws_pushes;     /* data messages that were not a reply to this connection */
     uint64_t ws_pings, ws_pongs;
     uint64_t ws_late;       /* replies to messages that had already timed out */
+    /* TLS (https://, wss://): connection level, kept over the warm-up */
+    uint64_t tls_full;      /* full handshakes completed */
+    uint64_t tls_resumed;   /* resumed handshakes completed */
+    uint64_t tls_failed;    /* handshakes that failed (by reason below) */
+    uint64_t tls_errors;    /* TLS failures after the handshake (bad record, alert) */
+    struct stats_tls_reason tls_reasons[STATS_TLS_REASONS];
+    struct stats_tls_neg tls_neg[STATS_TLS_NEGOTIATED];
+    struct hist tls_hs_full;    /* tls_handshake_time of full handshakes */
+    struct hist tls_hs_resumed; /* ... of resumed ones */
     struct hist ws_handshake_time;
     struct hist ws_fanout;    /* ws_fanout_latency: {{ts}} of another connection -> here */
     struct hist ws_ping_rtt;
@@ -118,6 +145,12 @@ static inline void stats_status(struct wstats *s, int code)
     if ((unsigned)code < STATS_STATUS_MAX)
         s->status[code]++;
 }
+
+/* Count one failed TLS handshake under its reason key. */
+void stats_tls_failed(struct wstats *s, uint32_t key);
+
+/* Count one completed TLS handshake's version and cipher. */
+void stats_tls_negotiated(struct wstats *s, const char *version, const char *cipher);
 
 /* Map a connect-phase errno to its kind. */
 enum cerr_kind stats_cerr_kind(int err);

@@ -97,6 +97,13 @@ struct worker {
     uint32_t ws_alloc;       /* allocated (the pool's high-water mark) */
     char *ws_scratch;        /* a rendered template message */
     uint32_t ws_scratch_cap;
+    /* TLS state: a pool, attached from connect to close (xtls.c) */
+    struct xtls *tls_free;
+    uint32_t tls_out_cap;    /* ciphertext output buffer of a state */
+    uint32_t tls_live;       /* attached now */
+    uint32_t tls_alloc;      /* allocated (the pool's high-water mark) */
+    SSL_SESSION **tls_sessions; /* newest session per connection slot (resumption) */
+    char *tls_plain;         /* decrypted bytes, handed to the protocol */
     uint64_t full_ns;        /* first time every wanted connection was up (0: never) */
     uint32_t peak_established;
     struct series_ring *series; /* interval snapshots for the main thread */

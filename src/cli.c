@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "cli_tls.h"
 #include "cli_ws.h"
 #include "uring.h"
 #include "units.h"
@@ -69,13 +70,14 @@ static const struct option long_opts[] = {
     {"timeseries", required_argument, NULL, O_TIMESERIES},
     {"progress", no_argument, NULL, O_PROGRESS},
     CLI_WS_LONG_OPTS,
+    CLI_TLS_LONG_OPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
 };
 
-#define SHORT_OPTS ":c:t:d:n:H:m:R:qhv"
+#define SHORT_OPTS ":c:t:d:n:H:m:R:qhvk"
 
 void cli_usage(FILE *f)
 {
@@ -106,6 +108,7 @@ void cli_usage(FILE *f)
           "      --timeseries FILE   write one NDJSON object per interval\n"
           "      --progress          when stderr is not a TTY, print a line every 10 s\n"
           CLI_WS_USAGE
+          CLI_TLS_USAGE
           "request:\n"
           "  -m, --method M          request method (default GET)\n"
           "  -H, --header 'K: V'     add a request header (repeatable)\n"
@@ -372,7 +375,11 @@ static enum cli_rc parse_opt(struct plan *p, int c, const char *arg)
     case 'q':
         p->quiet = true;
         return CLI_RUN;
+    case O_TLS_INSECURE:
+        return cli_tls_opt(p, c, arg);
     default:
+        if (c >= O_TLS_CACERT)
+            return cli_tls_opt(p, c, arg);
         if (c >= O_WS_MSG)
             return cli_ws_opt(p, c, arg);
         return parse_model_opt(p, c, arg);
@@ -391,12 +398,14 @@ static enum cli_rc parse_url(struct plan *p, const char *url)
         return bad_url(url, "a URL like http://host:port/path");
     memcpy(p->scheme, url, (size_t)(rest - url));
     p->scheme[rest - url] = 0;
-    if (strcasecmp(p->scheme, "http") && strcasecmp(p->scheme, "ws")) {
-        fprintf(stderr, "stampede: unsupported URL scheme '%s' in '%s': only http:// and "
-                        "ws:// are supported by this version\n", p->scheme, url);
+    if (strcasecmp(p->scheme, "http") && strcasecmp(p->scheme, "ws") &&
+        strcasecmp(p->scheme, "https") && strcasecmp(p->scheme, "wss")) {
+        fprintf(stderr, "stampede: unsupported URL scheme '%s' in '%s': http://, https://, "
+                        "ws:// and wss:// are supported\n", p->scheme, url);
         return CLI_EXIT_USAGE;
     }
-    p->ws = !strcasecmp(p->scheme, "ws");
+    p->ws = !strncasecmp(p->scheme, "ws", 2);
+    p->tls = !strcasecmp(p->scheme, "https") || !strcasecmp(p->scheme, "wss");
     host = rest + 3;
     if (*host == '[') {
         host_end = strchr(++host, ']');
@@ -429,7 +438,7 @@ static enum cli_rc parse_url(struct plan *p, const char *url)
     } else if (path != rest) {
         return bad_url(url, "a URL like http://host:port/path");
     } else {
-        p->port = 80;
+        p->port = p->tls ? 443 : 80;
     }
     if (*path == '#' )
         path = "";
@@ -473,6 +482,8 @@ static void plan_defaults(struct plan *p)
     p->timeout_ns = 10000000000ull;
     p->connect_timeout_ns = 5000000000ull;
     p->method = "GET";
+    p->tls_cfg.alpn = "http/1.1";
+    p->tls_cfg.resume = true;
     if (getrandom(&p->seed, sizeof(p->seed), 0) != sizeof(p->seed))
         p->seed = (uint64_t)time(NULL);
     if (sched_getaffinity(0, sizeof(set), &set) == 0) {
@@ -627,7 +638,7 @@ static enum cli_rc plan_finish(struct plan *p)
     p->head_request = !strcasecmp(p->method, "HEAD");
     snprintf(host_hdr, sizeof(host_hdr), "%s%s%s", strchr(p->host, ':') ? "[" : "", p->host,
              strchr(p->host, ':') ? "]" : "");
-    if (p->port != 80)
+    if (p->port != (p->tls ? 443 : 80))
         snprintf(p->host_header, sizeof(p->host_header), "%s:%u", host_hdr, p->port);
     else
         snprintf(p->host_header, sizeof(p->host_header), "%s", host_hdr);
@@ -638,7 +649,9 @@ static enum cli_rc plan_finish(struct plan *p)
     if (!target)
         return CLI_EXIT_RUNTIME;
     snprintf(target, plen + 2, "%s%.*s", *p->path == '/' ? "" : "/", (int)plen, p->path);
-    rc = cli_ws_finish(p, target);
+    rc = cli_tls_finish(p);
+    if (rc == CLI_RUN)
+        rc = cli_ws_finish(p, target);
     if (rc != CLI_RUN) {
         free(target);
         return rc;
@@ -750,6 +763,7 @@ void plan_fini(struct plan *p)
     free(p->req_close);
     p->req_close = NULL;
     cli_ws_fini(p);
+    cli_tls_fini(p);
     p->nheaders = 0;
     p->body = p->req = NULL;
 }

@@ -36,13 +36,35 @@
 static void conn_on_timer(struct timer *t, uint64_t now_ns);
 static void conn_connect_failed(struct conn *c, int err);
 
+static void plain_open(struct conn *c)
+{
+    c->w->proto->on_open(c);
+}
+
 static int plain_recv(struct conn *c, const char *buf, size_t len)
 {
     return c->w->proto->on_data(c, buf, len);
 }
 
+static void plain_sent(struct conn *c)
+{
+    c->flags &= ~CONN_F_SENDING;
+    c->w->proto->on_sent(c);
+}
+
+static void plain_nop(struct conn *c)
+{
+    (void)c;
+}
+
 const struct xport_ops xport_plain = {
+    .open = plain_open,
     .recv = plain_recv,
+    .write = conn_send_raw,
+    .sent = plain_sent,
+    .on_timer = plain_nop,
+    .on_close = plain_nop,
+    .release = plain_nop,
 };
 
 void conn_init(struct conn *c, struct worker *w, uint32_t slot, uint64_t *ts, uint64_t *ts_sent)
@@ -175,6 +197,11 @@ static void conn_submit_send(struct conn *c)
 
 void conn_write(struct conn *c, const char *buf, uint32_t len)
 {
+    c->w->xp->write(c, buf, len);
+}
+
+void conn_send_raw(struct conn *c, const char *buf, uint32_t len)
+{
     c->send_buf = buf;
     c->send_len = len;
     c->send_off = 0;
@@ -190,6 +217,7 @@ void conn_close(struct conn *c, bool failed)
         return;
     timer_cancel(&c->w->wheel, &c->timer);
     c->w->proto->on_close(c);
+    c->w->xp->on_close(c);
     if (failed && c->backoff < 255)
         c->backoff++;
     else if (!failed)
@@ -257,6 +285,7 @@ static void conn_on_close(struct conn *c)
     }
     c->flags &= CONN_F_FREE; /* a free-list entry may still name this slot */
     w->proto->release(c);
+    w->xp->release(c);
     load_session_over(w, finished);
     if (w->stopping || !load_session_allowed(w)) {
         c->state = CONN_ST_DONE;
@@ -303,8 +332,9 @@ static void conn_on_connect(struct conn *c, int res)
     timer_cancel(&w->wheel, &c->timer);
     c->state = CONN_ST_ACTIVE;
     c->flags |= CONN_F_ESTABLISHED;
-    /* a WebSocket counts as connected once its handshake succeeded (wsc.c) */
-    if (!w->stats.conn_established++ && !w->plan->ws)
+    /* a WebSocket counts as connected once its handshake succeeded (wsc.c),
+     * a TLS connection once its TLS handshake did (xtls.c) */
+    if (!w->stats.conn_established++ && !w->plan->ws && !w->plan->tls)
         atomic_fetch_add_explicit(&w->ctl->connected, 1, memory_order_relaxed);
     w->established++;
     if (w->established > w->peak_established)
@@ -315,7 +345,7 @@ static void conn_on_connect(struct conn *c, int res)
     hist_record(&w->stats.connect_time, w->now - c->connect_start_ns);
     load_conn_resolved(w, c);
     conn_arm_recv(c);
-    w->proto->on_open(c);
+    w->xp->open(c);
 }
 
 static enum err_kind conn_err_kind(int err)
@@ -378,8 +408,7 @@ static void conn_on_send(struct conn *c, int res)
         conn_submit_send(c); /* short send: resume where the kernel stopped */
         return;
     }
-    c->flags &= ~CONN_F_SENDING;
-    c->w->proto->on_sent(c);
+    c->w->xp->sent(c);
 }
 
 void conn_on_cqe(struct conn *c, unsigned op, const struct io_uring_cqe *cqe)
@@ -426,7 +455,10 @@ static void conn_on_timer(struct timer *t, uint64_t now_ns)
             load_connect(c->w, c);
         break;
     case CONN_ST_ACTIVE:
-        c->w->proto->on_timer(c);
+        if (c->flags & CONN_F_TLS_HS)
+            c->w->xp->on_timer(c);
+        else
+            c->w->proto->on_timer(c);
         break;
     default:
         break;

@@ -12,6 +12,8 @@
  */
 #include "engine.h"
 
+#include "report_tls.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report_tls.h"
 #include "series.h"
 #include "sysinfo.h"
 #include "worker.h"
@@ -234,6 +237,26 @@ static void engine_ws_failed(const struct plan *p, struct result *r)
              p->addr_str, why, r->gave_up ? " (gave up after --connect-timeout)" : "");
 }
 
+/* No TLS handshake succeeded: say why, in OpenSSL's words. */
+static void engine_tls_failed(const struct plan *p, struct result *r)
+{
+    char why[160];
+    uint64_t n = report_tls_top_failure(&r->total, why, sizeof(why));
+
+    r->exit_code = EXIT_RUNTIME;
+    if (n)
+        snprintf(r->exit_reason, sizeof(r->exit_reason),
+                 "no TLS handshake succeeded with %.64s (%s): %.110s (%llu times)%s", p->host,
+                 p->addr_str, why, (unsigned long long)n,
+                 r->gave_up ? " (gave up after --connect-timeout)" : "");
+    else
+        snprintf(r->exit_reason, sizeof(r->exit_reason),
+                 "no TLS handshake succeeded with %.64s (%s)%s%.60s%s", p->host, p->addr_str,
+                 r->total.first_conn_errno ? ": " : "",
+                 r->total.first_conn_errno ? strerror(r->total.first_conn_errno) : "",
+                 r->gave_up ? " (gave up: no connection within --connect-timeout)" : "");
+}
+
 static void engine_verdict(const struct plan *p, struct result *r)
 {
     const struct wstats *s = &r->total;
@@ -248,6 +271,8 @@ static void engine_verdict(const struct plan *p, struct result *r)
                  "gave up after %llu of -n %llu: no connection to %s for --connect-timeout",
                  (unsigned long long)(s->responses + stats_errors_total(s)),
                  (unsigned long long)p->requests, p->addr_str);
+    } else if (p->tls && !s->tls_full && !s->tls_resumed) {
+        engine_tls_failed(p, r);
     } else if (p->ws && !s->ws_handshakes) {
         engine_ws_failed(p, r);
     } else if (!s->responses && !s->ws_handshakes && !(p->hold && s->conn_established)) {

@@ -147,7 +147,7 @@ void load_begin(struct worker *w)
 
 void load_conn_free(struct worker *w, struct conn *c)
 {
-    if ((c->flags & (CONN_F_FREE | CONN_F_SENDING | CONN_F_SERVER_CLOSE)) ||
+    if ((c->flags & (CONN_F_FREE | CONN_F_SENDING | CONN_F_SERVER_CLOSE | CONN_F_TLS_HS)) ||
         c->state != CONN_ST_ACTIVE || c->in_flight >= w->plan->pipeline)
         return;
     c->flags |= CONN_F_FREE;

@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 
 #include "json.h"
+#include "report_tls.h"
 #include "report_ws.h"
 #include "units.h"
 #include "uring.h"
@@ -197,6 +198,7 @@ static void text_rates(FILE *f, const struct plan *p, const struct result *r)
         fprintf(f, "  %-13s%llu connections dropped: response bytes with no request in flight\n",
                 "unsolicited", (unsigned long long)s->unsolicited);
     report_ws_text(f, p, r);
+    report_tls_text(f, p, r);
     if (s->in_flight_at_end)
         fprintf(f, "  %-13s%llu unanswered at the end\n", "in flight",
                 (unsigned long long)s->in_flight_at_end);
@@ -229,6 +231,7 @@ void report_text(FILE *f, const struct plan *p, const struct result *r)
     }
     report_text_latency_row(f, "connect_time", &r->total.connect_time);
     report_ws_text_latency(f, p, r);
+    report_tls_text_latency(f, p, r);
     fputc('\n', f);
     text_verdict(f, p, r);
     fprintf(f, "\n  %s (exit %d)\n", r->exit_reason, r->exit_code);
@@ -348,6 +351,7 @@ static void json_config(struct json *j, const struct plan *p, const struct resul
     json_u64(j, "body_bytes", p->body_len);
     json_config_model(j, p);
     report_ws_json_config(j, p);
+    report_tls_json_config(j, p);
     json_obj_end(j);
 }
 
@@ -380,7 +384,7 @@ static void json_status(struct json *j, const struct wstats *s)
     json_obj_end(j);
 }
 
-static void json_counters(struct json *j, const struct result *r)
+static void json_counters(struct json *j, const struct plan *p, const struct result *r)
 {
     const struct wstats *s = &r->total;
 
@@ -403,6 +407,7 @@ static void json_counters(struct json *j, const struct result *r)
     json_u64(j, "bytes_out", s->bytes_out);
     json_u64(j, "bytes_in", s->bytes_in);
     report_ws_json_counters(j, r);
+    report_tls_json_counters(j, p, r);
     json_obj_end(j);
 }
 
@@ -454,7 +459,7 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     json_provenance(&j, p, r);
     json_config(&j, p, r);
     json_dbl(&j, "duration_s", secs(r->duration_ns));
-    json_counters(&j, r);
+    json_counters(&j, p, r);
     json_rates(&j, r);
     json_generator(&j, p, r);
     report_ws_json_capacity(&j, p, r);
@@ -462,6 +467,7 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     report_json_metric(&j, p->ws ? "ws_msg_rtt" : "http_req_duration", &r->total.req_duration);
     report_json_metric(&j, "connect_time", &r->total.connect_time);
     report_ws_json_metrics(&j, p, r);
+    report_tls_json_metrics(&j, p, r);
     if (p->open_loop) {
         report_json_metric(&j, "http_req_service_time", &r->total.service_time);
         report_json_metric(&j, "send_lag", &r->total.send_lag);

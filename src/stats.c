@@ -6,6 +6,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 const char *const err_name[ERR_NR] = {
@@ -40,6 +41,8 @@ void stats_init(struct wstats *s)
 {
     memset(s, 0, sizeof(*s));
     hist_init(&s->ws_handshake_time);
+    hist_init(&s->tls_hs_full);
+    hist_init(&s->tls_hs_resumed);
     hist_init(&s->ws_fanout);
     hist_init(&s->ws_ping_rtt);
     hist_init(&s->req_duration);
@@ -63,6 +66,60 @@ void stats_reset_requests(struct wstats *s)
     hist_init(&s->req_duration);
     hist_init(&s->service_time);
     hist_init(&s->send_lag);
+}
+
+/* Add n under key; a full table folds new keys into the "other" entry
+ * (key 0), which the last slot holds. */
+static void stats_tls_reason_add(struct wstats *s, uint32_t key, uint64_t n)
+{
+    struct stats_tls_reason *t = s->tls_reasons;
+    int i;
+
+    if (!n)
+        return;
+    for (i = 0; i < STATS_TLS_REASONS - 1; i++)
+        if (!t[i].n || t[i].key == key)
+            break;
+    if (i == STATS_TLS_REASONS - 1 && t[i].n && t[i].key != key)
+        key = 0;
+    t[i].key = key;
+    t[i].n += n;
+}
+
+void stats_tls_failed(struct wstats *s, uint32_t key)
+{
+    s->tls_failed++;
+    stats_tls_reason_add(s, key, 1);
+}
+
+static bool same(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Pointers compare equal within one process (OpenSSL's static names);
+ * strcmp keeps the merge right whatever their origin. A full table folds
+ * new pairs into its last entry, renamed "other". */
+static void stats_tls_neg_add(struct wstats *s, const char *version, const char *cipher,
+                              uint64_t n)
+{
+    struct stats_tls_neg *t = s->tls_neg;
+    int i;
+
+    for (i = 0; i < STATS_TLS_NEGOTIATED - 1; i++)
+        if (!t[i].n || (same(t[i].version, version) && same(t[i].cipher, cipher)))
+            break;
+    if (i == STATS_TLS_NEGOTIATED - 1 && t[i].n &&
+        !(same(t[i].version, version) && same(t[i].cipher, cipher)))
+        version = cipher = "other";
+    t[i].version = version;
+    t[i].cipher = cipher;
+    t[i].n += n;
+}
+
+void stats_tls_negotiated(struct wstats *s, const char *version, const char *cipher)
+{
+    stats_tls_neg_add(s, version, cipher, 1);
 }
 
 static void add_array(uint64_t *dst, const uint64_t *src, size_t n)
@@ -106,6 +163,17 @@ void stats_merge(struct wstats *dst, const struct wstats *src)
     dst->ws_pings += src->ws_pings;
     dst->ws_pongs += src->ws_pongs;
     dst->ws_late += src->ws_late;
+    dst->tls_full += src->tls_full;
+    dst->tls_resumed += src->tls_resumed;
+    dst->tls_failed += src->tls_failed;
+    dst->tls_errors += src->tls_errors;
+    for (int i = 0; i < STATS_TLS_REASONS; i++)
+        stats_tls_reason_add(dst, src->tls_reasons[i].key, src->tls_reasons[i].n);
+    for (int i = 0; i < STATS_TLS_NEGOTIATED && src->tls_neg[i].n; i++)
+        stats_tls_neg_add(dst, src->tls_neg[i].version, src->tls_neg[i].cipher,
+                          src->tls_neg[i].n);
+    hist_merge(&dst->tls_hs_full, &src->tls_hs_full);
+    hist_merge(&dst->tls_hs_resumed, &src->tls_hs_resumed);
     hist_merge(&dst->ws_handshake_time, &src->ws_handshake_time);
     hist_merge(&dst->ws_fanout, &src->ws_fanout);
     hist_merge(&dst->ws_ping_rtt, &src->ws_ping_rtt);

@@ -20,6 +20,7 @@
 
 #include "load.h"
 #include "wsc.h"
+#include "xtls.h"
 
 #define WORKER_IDLE_WAIT_NS 10000000ull /* stop-flag poll when idle */
 #define WORKER_BUF_SIZE 8192
@@ -49,7 +50,7 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
     w->id = id;
     w->plan = p;
     w->ctl = ctl;
-    w->xp = &xport_plain;
+    w->xp = p->tls ? &xport_tls : &xport_plain;
     w->proto = p->ws ? &proto_ws : &proto_http;
     w->sess_quota = sess_quota;
     w->nconns = nconns;
@@ -64,7 +65,7 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
     w->stamp_list = calloc(nconns ? nconns : 1, sizeof(*w->stamp_list));
     w->series = series_ring_new();
     if (!w->conns || !w->ts || !w->ts_sent || !w->stamp_list || !w->series || load_init(w) ||
-        (p->ws && wsc_pool_init(w))) {
+        (p->ws && wsc_pool_init(w)) || (p->tls && xtls_pool_init(w))) {
         worker_fini(w);
         return -ENOMEM;
     }
@@ -76,6 +77,8 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
 
 void worker_fini(struct worker *w)
 {
+    if (w->plan->tls)
+        xtls_pool_fini(w);
     if (w->plan->ws)
         wsc_pool_fini(w);
     load_fini(w);
