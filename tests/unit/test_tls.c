@@ -157,7 +157,7 @@ static void t_handshake_chunks(void)
 
     for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
         struct t_pair p = {0};
-        int cr, sr;
+        int cr = 0, sr = 0;
         const unsigned char *alpn;
         unsigned alen = 0;
 
@@ -242,7 +242,7 @@ static void t_verify_fails(const char *host, bool insecure, const char *cacert, 
     struct tls_client_cfg cfg = {.cacert = cacert, .insecure = insecure};
     struct t_pair p = {0};
     char why[200] = "";
-    int cr, sr, rc;
+    int cr = 0, sr = 0, rc;
 
     ok(!t_pair_open(&p, &cfg, host), "pair opens for %s", host);
     rc = t_handshake(&p.c, &p.s, 65536, &cr, &sr);
@@ -284,7 +284,7 @@ static void t_resumption(int version)
     char err[256], out[256];
     SSL_CTX *cctx = tls_client_ctx_new(&cfg, err, sizeof(err));
     SSL_CTX *sctx = tls_server_ctx_new(t_cert, t_key, err, sizeof(err));
-    int reused = 0, cr, sr;
+    int reused = 0, cr = 0, sr = 0;
 
     if (version == TLS1_2_VERSION)
         SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
