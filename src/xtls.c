@@ -145,6 +145,22 @@ static void xtls_hs_failed(struct conn *c, uint32_t key)
     stats_tls_failed(&c->w->stats, key);
 }
 
+/* Offer a copy of the slot's session: OpenSSL marks the session object a
+ * TLS 1.3 handshake resumed as not resumable, so a server that sends no
+ * new ticket after a resumption (Node does not) would get a full
+ * handshake every other time; the copy keeps the ticket usable for as
+ * long as the server accepts it, and a fresh ticket replaces it. */
+static void xtls_offer_session(SSL *ssl, SSL_SESSION *sess)
+{
+    SSL_SESSION *copy = SSL_SESSION_get_protocol_version(sess) == TLS1_3_VERSION
+                            ? SSL_SESSION_dup(sess)
+                            : NULL;
+
+    SSL_set_session(ssl, copy ? copy : sess);
+    if (copy)
+        SSL_SESSION_free(copy); /* the SSL holds its own reference */
+}
+
 static void xtls_open(struct conn *c)
 {
     struct worker *w = c->w;
@@ -158,7 +174,7 @@ static void xtls_open(struct conn *c)
     }
     SSL_set_app_data(x->io.ssl, c);
     if (w->tls_sessions && w->tls_sessions[c->slot])
-        SSL_set_session(x->io.ssl, w->tls_sessions[c->slot]);
+        xtls_offer_session(x->io.ssl, w->tls_sessions[c->slot]);
     c->flags |= CONN_F_TLS_HS;
     x->hs_start_ns = w->now;
     /* the handshake has --connect-timeout of its own */
