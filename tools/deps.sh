@@ -6,7 +6,7 @@
 # As root it runs apt-get; otherwise it prints the command and fails.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config liburing-dev libwslay-dev libssl-dev libfyaml-dev)
+build_pkgs=(gcc make pkg-config liburing-dev libwslay-dev libssl-dev libfyaml-dev openssl)
 test_pkgs=(nginx-light python3 curl nodejs npm)
 
 want=("${build_pkgs[@]}")
