@@ -6,7 +6,9 @@
  * (listening sockets, prebuilt responses), target_parse.c (incremental
  * request framing), target_worker.c (one ring per thread: the hot path),
  * target_ws.c (WebSocket protocol: upgrade check, frame parser),
- * target_wsconn.c (WebSocket connections and rooms on the ring);
+ * target_wsconn.c (WebSocket connections and rooms on the ring),
+ * target_tls.c (TLS on the ring: OpenSSL over memory BIOs between the
+ * receive/send ops and the HTTP/WebSocket code, and the server context);
  * target_loop.h is the worker's internal header.
  *
  * Every external symbol carries a tgt_ prefix because the target links with
@@ -23,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX: only target_tls.c needs its header */
 
 #define TGT_MAX_THREADS 256
 #define TGT_MAX_BODY_BYTES (64u << 20)
@@ -45,6 +49,10 @@ struct tgt_counters {
     uint64_t ws_msgs_in;    /* data messages received */
     uint64_t ws_msgs_out;   /* data frames queued to send, every broadcast copy counted */
     uint64_t closed_slow;   /* members dropped with 1008: output queue over its cap */
+    uint64_t tls_handshakes; /* TLS handshakes completed, resumed ones included */
+    uint64_t tls_resumed;    /* ... of which resumed a session (ticket or session id) */
+    uint64_t tls_failed;     /* handshakes that failed or whose peer left mid-way */
+    uint32_t tls_fail_reason; /* the first failure's tls_io_reason() key, 0 if none */
 };
 
 struct tgt_config {
@@ -60,6 +68,10 @@ struct tgt_config {
     uint32_t ws_max_msg;  /* longest WebSocket message accepted (1009 beyond) */
     uint64_t report_ns;   /* --report-interval: print "held N" this often; 0 = never */
     struct tgt_live *live;
+    const char *tls_cert;      /* --tls-cert PEM (chain); NULL: plain TCP */
+    const char *tls_key;       /* --tls-key PEM; NULL: the key is in tls_cert */
+    const char *tls_client_ca; /* --tls-client-ca PEM: require and verify client certificates */
+    struct ssl_ctx_st *tls_ctx; /* built from those by the main thread; NULL: plain */
 };
 
 /*
@@ -118,6 +130,12 @@ int tgt_listen_all(const struct tgt_config *cfg, int *fds, uint16_t *port);
 void tgt_format_addr(const struct sockaddr_storage *ss, uint16_t port, char *buf, size_t len);
 int tgt_resp_build(struct tgt_resp *r, uint64_t body_bytes);
 void tgt_resp_free(struct tgt_resp *r);
+
+/* target_tls.c: the server context for cfg's --tls-* files into
+ * cfg->tls_ctx (left NULL without --tls-cert). 0, or -1 with a message
+ * naming the file at fault in err. */
+int tgt_tls_ctx_build(struct tgt_config *cfg, char *err, size_t errlen);
+void tgt_tls_ctx_free(struct tgt_config *cfg);
 
 /* target_worker.c: thread entry; arg is a struct tgt_worker. */
 void *tgt_worker_main(void *arg);

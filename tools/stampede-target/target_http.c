@@ -137,11 +137,8 @@ static const char *conn_send_base(const struct loop *l, const struct conn *c)
 static void conn_send_prep(struct loop *l, struct conn *c, uint32_t slot)
 {
     const char *base = conn_send_base(l, c);
-    struct io_uring_sqe *sqe = tgt_sqe_get(l);
 
-    io_uring_prep_send(sqe, (int)slot, base + c->send_off, c->send_bytes - c->send_off, MSG_NOSIGNAL);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, c->gen, slot));
+    tgt_conn_send(l, c, slot, base + c->send_off, c->send_bytes - c->send_off);
 }
 
 /* k plain responses of one kind leave as one send from its prebuilt batch. */

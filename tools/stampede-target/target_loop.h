@@ -2,12 +2,18 @@
  * target_loop.h - internal to stampede-target's worker: one ring's loop
  * state and one connection's state, shared by target_worker.c (ring,
  * accept, CQE dispatch, closing), target_http.c (HTTP connections) and
- * target_wsconn.c (WebSocket connections, rooms). Nothing here is used by the main thread.
+ * target_wsconn.c (WebSocket connections, rooms) and target_tls.c (TLS
+ * between the ring and those two). Nothing here is used by the main thread.
  *
  * A connection is HTTP until a successful upgrade turns it into WebSocket
  * (mode); the two modes share one union, so a connection costs 112 bytes
  * whatever it speaks. Buffers (a partial HTTP head, WebSocket output and
  * reassembly) are attached only while in use.
+ *
+ * TLS state is not in struct conn: a TLS target keeps it in a per-slot
+ * array of its own (loop.tls), so a plain one pays neither memory nor a
+ * test per request for it; the HTTP and WebSocket code see plaintext and
+ * call tgt_conn_send, whichever the transport.
  */
 #ifndef STAMPEDE_TARGET_LOOP_H
 #define STAMPEDE_TARGET_LOOP_H
@@ -19,7 +25,8 @@
 
 #define LINGER_NS 2000000000ull /* longest wait for the peer's EOF, or for a close frame to leave */
 
-enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN };
+/* OP_TLS_SEND: ciphertext from target_tls.c's buffer; OP_SEND: plaintext */
+enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN, OP_TLS_SEND };
 #define UD_GEN_MASK 0xffffffu
 
 enum { ST_FREE, ST_OPEN, ST_LINGER, ST_CLOSING };
@@ -153,6 +160,11 @@ struct loop {
     uint32_t ndirty, dirty_cap;
     struct rooms rooms;
     struct tgt_counters n; /* this thread's counters; copied to w at exit */
+    /* TLS (target_tls.c); tls is NULL on a plain target */
+    struct tgt_tls *tls;   /* per slot, like conns */
+    char *tls_plain;       /* SSL_read lands here, then goes to the HTTP/WS code */
+    uint8_t **tls_bufs;    /* free ciphertext output buffers */
+    uint32_t tls_nbufs;
 };
 
 static inline uint64_t ud_pack(unsigned op, uint32_t gen, uint32_t slot)
@@ -162,6 +174,7 @@ static inline uint64_t ud_pack(unsigned op, uint32_t gen, uint32_t slot)
 
 /* target_worker.c */
 struct io_uring_sqe *tgt_sqe_get(struct loop *l);
+void tgt_conn_input(struct loop *l, struct conn *c, uint32_t slot, char *buf, size_t len);
 int tgt_dueq_push(struct dueq *q, const struct due *d);
 void tgt_conn_close(struct loop *l, struct conn *c, uint32_t slot);
 void tgt_conn_linger(struct loop *l, struct conn *c, uint32_t slot, bool may_send);
@@ -184,5 +197,37 @@ void tgt_ws_on_send(struct loop *l, struct conn *c, uint32_t slot, int res);
 void tgt_ws_on_close(struct loop *l, struct conn *c);
 void tgt_ws_release(struct loop *l, struct conn *c);
 void tgt_ws_flush(struct loop *l);
+
+/* target_tls.c (called only when l->tls is set, except tgt_tls_init) */
+int tgt_tls_init(struct loop *l);
+void tgt_tls_fini(struct loop *l);
+int tgt_tls_open(struct loop *l, uint32_t slot);
+void tgt_tls_release(struct loop *l, uint32_t slot);
+void tgt_tls_on_data(struct loop *l, struct conn *c, uint32_t slot, const char *buf, size_t len);
+void tgt_tls_send(struct loop *l, struct conn *c, uint32_t slot, const void *buf, uint32_t len);
+void tgt_tls_on_send(struct loop *l, struct conn *c, uint32_t slot, int res);
+bool tgt_tls_sending(const struct loop *l, uint32_t slot);
+bool tgt_tls_linger(struct loop *l, struct conn *c, uint32_t slot, bool may_send);
+
+/*
+ * Send buf[0..len) for the HTTP or WebSocket code: one send op, or with
+ * TLS its encryption and as many ciphertext sends as it takes. Either way
+ * the caller's on_send sees a single completion for (a prefix of) it, and
+ * buf must stay put until then.
+ */
+static inline void tgt_conn_send(struct loop *l, struct conn *c, uint32_t slot, const void *buf,
+                                 uint32_t len)
+{
+    struct io_uring_sqe *sqe;
+
+    if (l->tls) {
+        tgt_tls_send(l, c, slot, buf, len);
+        return;
+    }
+    sqe = tgt_sqe_get(l);
+    io_uring_prep_send(sqe, (int)slot, buf, len, MSG_NOSIGNAL);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, c->gen, slot));
+}
 
 #endif

@@ -5,9 +5,13 @@
  *   every --report-interval   "held N"   (connections open now, all threads)
  *   on SIGTERM/SIGINT   "answered N"     (HTTP responses fully sent, all threads)
  *                       "ws_handshakes N", "ws_msgs_in N", "ws_msgs_out N",
- *                       "held_peak N", and "conns_closed_slow N" if not 0
+ *                       "held_peak N", and "conns_closed_slow N" if not 0;
+ *                       with --tls-cert also "tls_handshakes N",
+ *                       "tls_resumed N", "tls_failed N" (and on stderr
+ *                       the first failure's reason, for people)
  * Exit codes: 0 after a signal, 1 on a runtime failure (bind, ring set-up,
- * a worker's fatal error), 2 on bad flags.
+ * a worker's fatal error), 2 on bad flags (a --tls-* file that cannot be
+ * loaded included).
  *
  * The main thread blocks SIGINT/SIGTERM/SIGUSR1 before starting workers,
  * so only its sigwait() sees them; workers poll a stop flag at least every
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "target.h"
+#include "tls.h"
 #include "units.h"
 
 #define EXIT_USAGE 2
@@ -41,6 +46,8 @@ static const char usage_text[] =
     "message; GET /rooms/N groups each N consecutive handshakes of a thread\n"
     "into a room and sends every message to all its members, sender included\n"
     "(rooms are per thread: use --threads 1 for exact rooms). Other paths: 404.\n"
+    "With --tls-cert, HTTP and WebSocket are served over TLS (1.2 and 1.3, with\n"
+    "session resumption: tickets and TLS 1.2 session ids) on that port instead.\n"
     "\n"
     "  --port N          port to listen on; 0 picks a free one (required)\n"
     "  --host ADDR       IPv4 or IPv6 address to bind (default 127.0.0.1)\n"
@@ -56,13 +63,20 @@ static const char usage_text[] =
     "  --ws-max-msg N    longest WebSocket message; longer ones get close 1009\n"
     "                    (default 1m, at most 1g)\n"
     "  --report-interval D  print \"held N\" (open connections) every D, e.g. 1s\n"
+    "  --tls-cert FILE   serve TLS with this PEM certificate (chain first)\n"
+    "  --tls-key FILE    its PEM private key (default: read from --tls-cert)\n"
+    "  --tls-client-ca FILE  require a client certificate signed by these PEM\n"
+    "                    CAs (mutual TLS); handshakes without one fail\n"
     "  -h, --help        show this help\n"
     "\n"
     "First stdout line: \"listening HOST:PORT\". On SIGINT/SIGTERM it prints\n"
     "\"answered N\" (HTTP responses fully sent), \"ws_handshakes N\",\n"
     "\"ws_msgs_in N\", \"ws_msgs_out N\" (every broadcast copy counted),\n"
     "\"held_peak N\" (most connections open at once) and, if any member was\n"
-    "dropped for not reading (close 1008), \"conns_closed_slow N\"; exits 0.\n";
+    "dropped for not reading (close 1008), \"conns_closed_slow N\"; with TLS\n"
+    "also \"tls_handshakes N\" (completed, resumed ones included),\n"
+    "\"tls_resumed N\" and \"tls_failed N\" (failed handshakes, and peers that\n"
+    "left during one); exits 0.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -180,6 +194,11 @@ static int parse_flag(struct tgt_config *cfg, int opt, const char *arg, uint64_t
             return usage_error("invalid --report-interval '%s' (a duration of 1ms or more, "
                                "e.g. 1s)", arg);
         return 0;
+    case 'T':
+    case 'K':
+    case 'A':
+        *(opt == 'T' ? &cfg->tls_cert : opt == 'K' ? &cfg->tls_key : &cfg->tls_client_ca) = arg;
+        return 0; /* the files are read once all flags are known */
     default:
         return -EINVAL;
     }
@@ -194,6 +213,8 @@ static int parse_args(int argc, char **argv, struct tgt_config *cfg)
         {"body-size", required_argument, NULL, 'b'}, {"close-after", required_argument, NULL, 'c'},
         {"stall", required_argument, NULL, 's'},    {"ws-max-msg", required_argument, NULL, 'm'},
         {"report-interval", required_argument, NULL, 'r'},
+        {"tls-cert", required_argument, NULL, 'T'}, {"tls-key", required_argument, NULL, 'K'},
+        {"tls-client-ca", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     uint64_t port = UINT64_MAX;
@@ -213,6 +234,8 @@ static int parse_args(int argc, char **argv, struct tgt_config *cfg)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (port == UINT64_MAX)
         return usage_error("%s", "--port is required (0 picks a free port)");
+    if (!cfg->tls_cert && (cfg->tls_key || cfg->tls_client_ca))
+        return usage_error("%s", "--tls-key and --tls-client-ca need --tls-cert");
     set_port(cfg, (uint16_t)port);
     return 0;
 }
@@ -300,6 +323,11 @@ static uint64_t stop_workers(struct tgt_worker *ws, unsigned n, atomic_bool *sto
         sum->ws_msgs_in += ws[i].n.ws_msgs_in;
         sum->ws_msgs_out += ws[i].n.ws_msgs_out;
         sum->closed_slow += ws[i].n.closed_slow;
+        sum->tls_handshakes += ws[i].n.tls_handshakes;
+        sum->tls_resumed += ws[i].n.tls_resumed;
+        sum->tls_failed += ws[i].n.tls_failed;
+        if (!sum->tls_fail_reason)
+            sum->tls_fail_reason = ws[i].n.tls_fail_reason;
         if (ws[i].err < 0)
             fprintf(stderr, "stampede-target: worker %u: %s: %s\n", i, ws[i].err_what,
                     strerror(-ws[i].err));
@@ -307,9 +335,26 @@ static uint64_t stop_workers(struct tgt_worker *ws, unsigned n, atomic_bool *sto
     return total;
 }
 
-static void print_counters(uint64_t answered, const struct tgt_counters *n,
-                           const struct tgt_live *live)
+/* The TLS lines; the first failure's reason goes to stderr, for people. */
+static void print_tls_counters(const struct tgt_counters *n)
 {
+    char why[256];
+
+    printf("tls_handshakes %llu\n", (unsigned long long)n->tls_handshakes);
+    printf("tls_resumed %llu\n", (unsigned long long)n->tls_resumed);
+    printf("tls_failed %llu\n", (unsigned long long)n->tls_failed);
+    if (n->tls_fail_reason) {
+        tls_reason_str(n->tls_fail_reason, why, sizeof(why));
+        fflush(stdout);
+        fprintf(stderr, "stampede-target: first TLS handshake failure: %s\n", why);
+    }
+}
+
+static void print_counters(const struct tgt_config *cfg, uint64_t answered,
+                           const struct tgt_counters *n)
+{
+    const struct tgt_live *live = cfg->live;
+
     printf("answered %llu\n", (unsigned long long)answered);
     printf("ws_handshakes %llu\n", (unsigned long long)n->ws_handshakes);
     printf("ws_msgs_in %llu\n", (unsigned long long)n->ws_msgs_in);
@@ -317,6 +362,8 @@ static void print_counters(uint64_t answered, const struct tgt_counters *n,
     printf("held_peak %llu\n", (unsigned long long)atomic_load(&live->held_peak));
     if (n->closed_slow)
         printf("conns_closed_slow %llu\n", (unsigned long long)n->closed_slow);
+    if (cfg->tls_ctx)
+        print_tls_counters(n);
     fflush(stdout);
 }
 
@@ -350,7 +397,7 @@ static int serve(const struct tgt_config *cfg, const struct tgt_resp *resp, cons
     uint64_t answered = stop_workers(ws, cfg->threads, &stop, &sum);
 
     if (ret == 0)
-        print_counters(answered, &sum, cfg->live);
+        print_counters(cfg, answered, &sum);
     for (unsigned i = 0; i < cfg->threads; i++)
         close(fds[i]);
     pthread_barrier_destroy(&ready);
@@ -364,15 +411,21 @@ int main(int argc, char **argv)
     struct tgt_live live = {0};
     struct tgt_resp resp;
     sigset_t sigs;
+    char err[512];
     int ret = parse_args(argc, argv, &cfg);
 
     cfg.first_req_ns = &first_req_ns;
     cfg.live = &live;
     if (ret != 0)
         return ret > 0 ? 0 : EXIT_USAGE;
+    if (tgt_tls_ctx_build(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "stampede-target: %s\n", err);
+        return EXIT_USAGE;
+    }
     raise_nofile();
     if (tgt_resp_build(&resp, cfg.body_bytes) < 0) {
         fprintf(stderr, "stampede-target: out of memory\n");
+        tgt_tls_ctx_free(&cfg);
         return 1;
     }
     /* blocked before any thread exists, so workers inherit the mask */
@@ -384,5 +437,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     ret = serve(&cfg, &resp, &sigs);
     tgt_resp_free(&resp);
+    tgt_tls_ctx_free(&cfg);
     return ret;
 }

@@ -16,7 +16,11 @@
  * is never held past its CQE. What a connection does with its input and
  * how it answers is target_http.c's (requests, responses, upgrades) or
  * target_wsconn.c's (WebSocket) business; this file owns the ring, the
- * slots, the CQE dispatch, closing and deadlines.
+ * slots, the CQE dispatch, closing and deadlines. On a TLS target,
+ * target_tls.c sits between the ring and those two: received ciphertext
+ * goes to it, and it hands their code plaintext (tgt_conn_input); its
+ * sends are OP_TLS_SEND. A plain target tests l->tls once per receive and
+ * once per send, and that is all TLS costs it.
  *
  * Closing after a final response ("Connection: close", --close-after, 400):
  * a close with unread input makes the kernel send RST instead of FIN, so a
@@ -177,12 +181,19 @@ static void conn_cancel(struct loop *l, struct conn *c, uint32_t slot, unsigned 
  * cancel the recv first. HARDLINK, not LINK, so the close runs even when
  * the recv already ended and the cancel fails with ENOENT. A WebSocket
  * send may wait forever on a peer that does not read, and its buffer is
- * freed at the close's CQE: cancel it too.
+ * freed at the close's CQE: cancel it too; the same goes for a TLS
+ * ciphertext send, whichever the mode.
  */
 void tgt_conn_close(struct loop *l, struct conn *c, uint32_t slot)
 {
     struct io_uring_sqe *sqe;
-    bool ws_send = c->mode == MODE_WS && (c->flags & F_SEND);
+    bool cancel_send = c->mode == MODE_WS && (c->flags & F_SEND);
+    unsigned send_op = OP_SEND;
+
+    if (l->tls) {
+        cancel_send = tgt_tls_sending(l, slot);
+        send_op = OP_TLS_SEND;
+    }
 
     if (c->flags & F_SHUT) {
         c->flags |= F_CLOSE_WAIT; /* see the file header: slot reuse */
@@ -197,11 +208,23 @@ void tgt_conn_close(struct loop *l, struct conn *c, uint32_t slot)
         io_uring_submit(&l->ring);
     if (c->flags & F_RECV)
         conn_cancel(l, c, slot, OP_RECV);
-    if (ws_send)
-        conn_cancel(l, c, slot, OP_SEND);
+    if (cancel_send)
+        conn_cancel(l, c, slot, send_op);
     sqe = tgt_sqe_get(l);
     io_uring_prep_close_direct(sqe, slot);
     io_uring_sqe_set_data64(sqe, ud_pack(OP_CLOSE, c->gen, slot));
+}
+
+/* Plaintext from the peer (from the receive buffer, or decrypted) to the
+ * HTTP or WebSocket code, unless the connection takes no more input. */
+void tgt_conn_input(struct loop *l, struct conn *c, uint32_t slot, char *buf, size_t len)
+{
+    if (c->state == ST_LINGER || (c->flags & (F_DONE | F_WS_CLOSING)))
+        c->flags |= F_PIPELINED; /* input after the final request or close: dropped */
+    else if (c->mode == MODE_WS)
+        tgt_ws_on_data(l, c, slot, (uint8_t *)buf, len);
+    else
+        tgt_http_on_data(l, c, slot, buf, len);
 }
 
 static void conn_on_recv(struct loop *l, struct conn *c, uint32_t slot, const struct io_uring_cqe *cqe)
@@ -215,12 +238,10 @@ static void conn_on_recv(struct loop *l, struct conn *c, uint32_t slot, const st
     if (cqe->res > 0) {
         char *b = l->bufs + (size_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT) * BUF_BYTES;
 
-        if (c->state == ST_LINGER || (c->flags & (F_DONE | F_WS_CLOSING)))
-            c->flags |= F_PIPELINED; /* input after the final request or close: dropped */
-        else if (c->mode == MODE_WS)
-            tgt_ws_on_data(l, c, slot, (uint8_t *)b, (size_t)cqe->res);
+        if (l->tls && c->state == ST_OPEN && !(c->flags & (F_DONE | F_WS_CLOSING)))
+            tgt_tls_on_data(l, c, slot, b, (size_t)cqe->res);
         else
-            tgt_http_on_data(l, c, slot, b, (size_t)cqe->res);
+            tgt_conn_input(l, c, slot, b, (size_t)cqe->res);
         if (!more && c->state != ST_CLOSING)
             conn_arm_recv(l, c, slot); /* the kernel may end a multishot early */
     } else if (cqe->res == -ENOBUFS) {
@@ -240,11 +261,14 @@ int tgt_conn_deadline(struct loop *l, struct conn *c, uint32_t slot)
 }
 
 /* After the final response: close, or for a peer that may still be
- * sending, FIN now and close at its EOF or the deadline (file header). */
+ * sending, FIN now and close at its EOF or the deadline (file header).
+ * TLS sends its close_notify first, then comes back here. */
 void tgt_conn_linger(struct loop *l, struct conn *c, uint32_t slot, bool may_send)
 {
     struct io_uring_sqe *sqe;
 
+    if (l->tls && tgt_tls_linger(l, c, slot, may_send))
+        return;
     if (!may_send || !(c->flags & F_RECV) || tgt_conn_deadline(l, c, slot) < 0) {
         tgt_conn_close(l, c, slot); /* input ended, strict peer, or no memory */
         return;
@@ -290,6 +314,8 @@ static void conn_free(struct loop *l, struct conn *c)
         tgt_ws_release(l, c);
     else
         tgt_http_release(c);
+    if (l->tls)
+        tgt_tls_release(l, (uint32_t)(c - l->conns));
     c->state = ST_FREE;
     l->open--;
     held_add(l, false);
@@ -340,7 +366,10 @@ static void loop_on_accept(struct loop *l, const struct io_uring_cqe *cqe, bool 
     c->state = ST_OPEN;
     l->open++;
     held_add(l, true);
-    conn_arm_recv(l, c, slot);
+    if (l->tls && tgt_tls_open(l, slot) < 0)
+        tgt_conn_close(l, c, slot); /* no memory for its TLS state */
+    else
+        conn_arm_recv(l, c, slot);
     loop_accept_pause(l);
 }
 
@@ -366,6 +395,10 @@ static void loop_on_cqe(struct loop *l, const struct io_uring_cqe *cqe)
             tgt_ws_on_send(l, c, slot, cqe->res);
         else if (c)
             tgt_http_on_send(l, c, slot, cqe->res);
+        break;
+    case OP_TLS_SEND:
+        if (c)
+            tgt_tls_on_send(l, c, slot, cqe->res);
         break;
     case OP_SHUTDOWN:
         if (c)
@@ -571,7 +604,7 @@ static int loop_init(struct loop *l, struct tgt_worker *w)
     w->err_what = "allocating connection table";
     l->conns = calloc(l->nconns, sizeof(*l->conns));
     if (!l->conns || ((l->cfg->delay_ns || l->cfg->stall_ns) && dueq_grow(&l->dq) < 0) ||
-        dueq_grow(&l->lq) < 0 || tgt_ws_init(l) < 0)
+        dueq_grow(&l->lq) < 0 || tgt_ws_init(l) < 0 || tgt_tls_init(l) < 0)
         return -ENOMEM;
     l->now_ns = clock_ns();
     return 0;
@@ -590,6 +623,7 @@ static void loop_fini(struct loop *l)
             tgt_http_release(c);
     }
     tgt_ws_fini(l);
+    tgt_tls_fini(l);
     free(l->conns);
     free(l->bufs);
     free(l->br);

@@ -104,11 +104,7 @@ static int out_put(struct loop *l, struct conn *c, const uint8_t *hdr, size_t hl
 
 static void send_prep(struct loop *l, struct conn *c, uint32_t slot)
 {
-    struct io_uring_sqe *sqe = tgt_sqe_get(l);
-
-    io_uring_prep_send(sqe, (int)slot, c->sbuf + c->soff, c->slen - c->soff, MSG_NOSIGNAL);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, ud_pack(OP_SEND, c->gen, slot));
+    tgt_conn_send(l, c, slot, c->sbuf + c->soff, c->slen - c->soff);
 }
 
 /* Pending output becomes the send in flight, if none is. */
