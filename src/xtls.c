@@ -291,10 +291,17 @@ static void xtls_sent(struct conn *c)
     struct xtls *x = c->tls;
 
     c->flags &= ~CONN_F_SENDING;
-    if (xtls_flush(c) || !x->app_pending)
+    if (xtls_flush(c))
         return;
-    x->app_pending = false;
-    c->w->proto->on_sent(c);
+    if (x->app_pending) {
+        x->app_pending = false;
+        c->w->proto->on_sent(c);
+    } else if (!(c->flags & CONN_F_TLS_HS)) {
+        /* our own flight (the handshake's last, an alert) held the
+         * connection busy while the protocol was offered work, e.g. at
+         * the clock's start: offer it again */
+        c->w->proto->flush(c);
+    }
 }
 
 static void xtls_on_timer(struct conn *c)

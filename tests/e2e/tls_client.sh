@@ -21,9 +21,9 @@ want_fail() {
     shift
     run_st -c 2 -d 1s --connect-timeout 2s --json "$j" "$@"
     expect_rc 1
-    grep -q "no TLS handshake succeeded" "$T_TMP/err" ||
-        fail "no TLS failure on stderr for $*: $(tail -n 3 "$T_TMP/err")"
-    grep -q "$why" "$T_TMP/err" || fail "stderr does not name '$why': $(tail -n 1 "$T_TMP/err")"
+    grep -q "no TLS handshake succeeded" "$T_TMP/out" ||
+        fail "no TLS failure in the summary for $*: $(tail -n 3 "$T_TMP/err")"
+    grep -q "$why" "$T_TMP/out" || fail "the summary does not name '$why': $(tail -n 1 "$T_TMP/err")"
     jtls "$j" "t['handshakes_failed'] > 0" "hs == 0" "c['responses'] == 0" \
         "sum(t['failures'].values()) == t['handshakes_failed']" \
         "any('$why' in k for k in t['failures'])"
@@ -48,9 +48,29 @@ start_target --tls-cert "$C/expired.pem" --tls-key "$C/expired.key"
 want_fail "certificate has expired" --cacert "$C/ca.pem" "https://localhost:$TPORT/"
 stop_target
 
-start_target # plain HTTP: the ClientHello gets an HTTP error back
-want_fail "wrong version number" -k "https://127.0.0.1:$TPORT/"
-stop_target
+# a plain-HTTP server: the ClientHello gets an HTTP error back
+port=$(free_port)
+python3 - "$port" >"$T_TMP/plain" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+s.settimeout(0.5)
+print("up", flush=True)
+end = time.time() + 20
+while time.time() < end:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    c.recv(4096)
+    c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    c.close()
+PY
+T_PIDS+=($!)
+for _ in $(seq 100); do grep -q up "$T_TMP/plain" && break; sleep 0.05; done
+want_fail "wrong version number" -k "https://127.0.0.1:$port/"
 
 # --- exact counts, HTTPS and WSS ---
 start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key"
@@ -63,6 +83,13 @@ jtls "$j" "t['handshakes_full'] == 10" "t['handshakes_failed'] == 0" "nneg == 10
     "t['insecure'] is False" "m['tls_handshake_time']['count'] == 10" \
     "m['tls_handshake_time_full']['count'] == 10"
 grep -q "^  tls  *10 handshakes: 10 full" "$T_TMP/out" || fail "no tls line: $(cat "$T_TMP/out")"
+# a handshake that completes before the clock starts, its last flight
+# still being sent when the run begins, must still get its first request
+# (it used to wait forever: 2 of 30 such runs hung)
+for i in $(seq 15); do
+    run_st -q -c 2 -n 50 --cacert "$C/ca.pem" "https://localhost:$TPORT/"
+    expect_rc 0
+done
 run_st -c 3 -n 3000 --cacert "$C/ca.pem" --json "$j" "https://127.0.0.1:$TPORT/"
 expect_rc 0
 jassert "$j" "c['responses'] == 3000" "errs == 0"
@@ -73,7 +100,7 @@ jassert "$j" "c['responses'] == 2000" "ws['handshakes'] == 10" "ws['msgs_receive
     "errs == 0" "ws['protocol_errors'] == 0"
 jtls "$j" "t['handshakes_full'] == 10" "t['handshakes_failed'] == 0"
 stop_target
-[ "$ANSWERED" -eq 8000 ] || fail "target answered $ANSWERED, want 8000"
+[ "$ANSWERED" -eq 8750 ] || fail "target answered $ANSWERED, want 8750"
 
 # every key of a TLS result is in the schema
 python3 - "$j" "$doc" <<'PY' || fail "a TLS result has keys the schema does not list"
@@ -157,7 +184,7 @@ bad "/nonexistent/ca.pem" --cacert /nonexistent/ca.pem "https://127.0.0.1:1/"
 bad "NOPE" --ciphers NOPE "https://127.0.0.1:1/"
 bad "TLS_NOPE" --tls13-ciphers TLS_NOPE "https://127.0.0.1:1/"
 bad "'maybe'" --tls-resume maybe "https://127.0.0.1:1/"
-bad "does not match" --cert "$C/client.pem" --key "$C/server.key" "https://127.0.0.1:1/"
+bad "mismatch" --cert "$C/client.pem" --key "$C/server.key" "https://127.0.0.1:1/"
 bad "--key needs --cert" --key "$C/client.key" "https://127.0.0.1:1/"
 bad "is a directory" --cacert "$C" "https://127.0.0.1:1/"
 echo ok
