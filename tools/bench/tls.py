@@ -26,7 +26,8 @@ handshakes and resumed handshakes.
     - h2load --h1 -cC -nM -H 'Connection: close' and wrk -t1 -cC -dD -H
       'Connection: close': both resume their previous session on reconnect
       (wrk: 3174 of 3179 connections resumed against nginx, 6175 of 6225
-      against the target), so they belong here, not in (b). M is calibrated as in reconnect-storm.py.
+      against the target), so they belong here, not in (b). M is
+      calibrated as in reconnect-storm.py.
 
 The server: the bundled target (build/stampede-target --tls-cert --tls-key)
 or, with --server nginx, nginx with one worker (ssl_session_cache shared,
@@ -416,8 +417,8 @@ def part_run(args, part, server, res, failed, cmds, state):
             hs = server.handshakes()
             r["server_hs"] = hs
             if hs:
-                r["note"] = "; ".join(x for x in (r["note"], f"server: {hs[0]} full / {hs[1]} resumed")
-                                      if x)
+                srv = f"server: {hs[0]} full / {hs[1]} resumed"
+                r["note"] = "; ".join(x for x in (r["note"], srv) if x)
             res.setdefault(key, []).append(r)
             cmds.setdefault(key, shown(r["cmd"], port))
             if tool == "h2load" and part in ("b", "c"):
@@ -492,13 +493,15 @@ def main():
            if args.server == "target" else "nginx (1 worker)")
     keyname = "ECDSA P-256" if args.key_type == "ec" else "RSA 2048"
     print(f"## HTTPS: keep-alive requests, full and resumed handshakes, against {srv}\n")
+    verify = ("nobody verifies it (stampede -k)" if args.insecure
+              else "stampede verifies it (--cacert), the peers do not")
+    peers = "; ".join([
+        peer_version([args.wrk, "-v"], first=True) if args.wrk else "no wrk",
+        peer_version([args.h2load, "--version"]) if args.h2load else "no h2load",
+        peer_version([args.openssl, "version"])])
     print(f"Medians of {args.runs} alternating runs of {args.duration} s; client on CPU 0, "
           f"server on CPU 1; {args.connections} connections (s_time: one at a time); "
-          f"server certificate {keyname}; "
-          f"{'nobody verifies it (stampede -k)' if args.insecure else 'stampede verifies it (--cacert), the peers do not'}. "
-          f"Peers: {peer_version([args.wrk, '-v'], first=True) if args.wrk else 'no wrk'}; "
-          f"{peer_version([args.h2load, '--version']) if args.h2load else 'no h2load'}; "
-          f"{peer_version([args.openssl, 'version'])}.\n")
+          f"server certificate {keyname}; {verify}. Peers: {peers}.\n")
     for p in parts:
         title, tools = PARTS[p]
         unit = UNIT[p]
@@ -530,7 +533,8 @@ def main():
     print("Commands (PORT: the server's; paths relative to the certificates' directory):\n")
     for (p, t), c in sorted(cmds.items()):
         print(f"- ({p}) {t}: `{c}`")
-    print(f"\nReproduce: `{' '.join(shlex.quote(a) for a in ['tools/bench/tls.py'] + sys.argv[1:])}`.")
+    again = " ".join(shlex.quote(a) for a in ["tools/bench/tls.py"] + sys.argv[1:])
+    print(f"\nReproduce: `{again}`.")
 
 
 if __name__ == "__main__":
