@@ -83,8 +83,8 @@ void cli_usage(FILE *f)
 {
     fputs("usage: stampede [options] URL\n"
           "\n"
-          "HTTP/1.1 load generator on io_uring: one ring per worker thread, exact\n"
-          "latency percentiles, a JSON result for CI.\n"
+          "HTTP/1.1, WebSocket and TLS load generator on io_uring: one ring per worker\n"
+          "thread, exact latency percentiles, a JSON result for CI.\n"
           "\n"
           "load:\n"
           "  -c, --connections N     connections to keep open (default 10)\n"
@@ -131,6 +131,8 @@ void cli_usage(FILE *f)
           "  stampede -c200 --ws-pipeline 4 -d10s ws://127.0.0.1:9001/echo\n"
           "  stampede --reconnect --sessions 100000 --connect-rate 5000/s -c2000 ws://127.0.0.1:9001/echo\n"
           "  stampede --hold -c 200000 --connect-rate 20000/s -d2m ws://127.0.0.1:9001/\n"
+          "  stampede -c100 -d10s --cacert ca.pem https://localhost:8443/\n"
+          "  stampede -k --reconnect -c200 -d10s wss://127.0.0.1:8443/echo\n"
           "\n"
           "exit codes: 0 ok, 1 runtime failure (or no response at all), 2 usage or\n"
           "config error, 130 interrupted (the report is still printed and written).\n",
