@@ -65,7 +65,7 @@ enum conn_op {
 /* The protocol on top of the transport (httpc.c or wsc.c); the worker picks
  * one for the run. */
 struct proto_ops {
-    void (*on_open)(struct conn *c);                   /* TCP connected */
+    void (*on_open)(struct conn *c);                   /* connected (after TLS, if any) */
     int (*on_data)(struct conn *c, const char *buf, size_t len); /* 0, or -1: drop */
     void (*on_eof)(struct conn *c);                    /* the server closed */
     void (*on_sent)(struct conn *c);                   /* the last write went out */

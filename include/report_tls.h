@@ -18,8 +18,8 @@ void report_tls_json_config(struct json *j, const struct plan *p);
 void report_tls_json_counters(struct json *j, const struct plan *p, const struct result *r);
 void report_tls_json_metrics(struct json *j, const struct plan *p, const struct result *r);
 
-/* The most frequent handshake failure as text ("certificate verify
- * failed: ..."), and how often; 0 when none failed. */
-uint64_t report_tls_top_failure(const struct wstats *s, char *buf, size_t len);
+/* The most frequent reason of a table (tls_reasons, tls_err_reasons) as
+ * text ("certificate verify failed: ..."), and how often; 0: empty. */
+uint64_t report_tls_top_reason(const struct stats_tls_reason *t, char *buf, size_t len);
 
 #endif

@@ -65,7 +65,8 @@ extern const char *const wshs_name[WSHS_NR];
 #define STATS_TLS_NEGOTIATED 8
 
 struct stats_tls_reason {
-    uint32_t key;           /* tls.h reason key; 0 with n > 0: "other" */
+    uint32_t key;           /* tls.h reason key (never 0); 0 with n > 0: "other",
+                             * only ever in the last entry */
     uint64_t n;
 };
 
@@ -114,7 +115,8 @@ struct wstats {
     uint64_t tls_resumed;   /* resumed handshakes completed */
     uint64_t tls_failed;    /* handshakes that failed (by reason below) */
     uint64_t tls_errors;    /* TLS failures after the handshake (bad record, alert) */
-    struct stats_tls_reason tls_reasons[STATS_TLS_REASONS];
+    struct stats_tls_reason tls_reasons[STATS_TLS_REASONS];     /* of tls_failed */
+    struct stats_tls_reason tls_err_reasons[STATS_TLS_REASONS]; /* of tls_errors */
     struct stats_tls_neg tls_neg[STATS_TLS_NEGOTIATED];
     struct hist tls_hs_full;    /* tls_handshake_time of full handshakes */
     struct hist tls_hs_resumed; /* ... of resumed ones */
@@ -148,6 +150,9 @@ static inline void stats_status(struct wstats *s, int code)
 
 /* Count one failed TLS handshake under its reason key. */
 void stats_tls_failed(struct wstats *s, uint32_t key);
+
+/* Count one TLS failure after the handshake under its reason key. */
+void stats_tls_error(struct wstats *s, uint32_t key);
 
 /* Count one completed TLS handshake's version and cipher. */
 void stats_tls_negotiated(struct wstats *s, const char *version, const char *cipher);

@@ -43,9 +43,9 @@ struct tls_client_cfg {
  * or value at fault) in err. */
 SSL_CTX *tls_client_ctx_new(const struct tls_client_cfg *cfg, char *err, size_t errlen);
 
-/* Build a server context from a PEM certificate (chain) and key; alpn, if
- * not NULL, is the protocol the server selects when the client offers it
- * (http/1.1). NULL on error with a message in err. */
+/* Build a server context from a PEM certificate (chain) and key; it
+ * selects ALPN http/1.1 when the client offers it. NULL on error with a
+ * message in err. */
 SSL_CTX *tls_server_ctx_new(const char *cert, const char *key, char *err, size_t errlen);
 
 /* One TLS connection over memory BIOs. */
@@ -101,7 +101,7 @@ size_t tls_io_take(struct tls_io *t, void *buf, size_t cap);
 /*
  * Why the last operation on this thread failed, as a stable key (for
  * counting by reason) - a certificate verification result or an OpenSSL
- * library reason - and clear OpenSSL's error queue. 0: no reason known.
+ * library reason - and clear OpenSSL's error queue. Never 0.
  */
 uint32_t tls_io_reason(struct tls_io *t);
 
@@ -112,6 +112,7 @@ uint32_t tls_io_reason(struct tls_io *t);
 #define TLS_REASON_CLOSED (TLS_REASON_OURS | 2)    /* the connection ended mid-handshake */
 #define TLS_REASON_BAD_HOST (TLS_REASON_OURS | 3)  /* OpenSSL refused the host name */
 #define TLS_REASON_NO_MEMORY (TLS_REASON_OURS | 4)
+#define TLS_REASON_UNKNOWN (TLS_REASON_OURS | 5)   /* OpenSSL gave no reason */
 
 /* Text of a reason key: "certificate verify failed: certificate has
  * expired", "wrong version number", ... */

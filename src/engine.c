@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report_tls.h"
 #include "series.h"
 #include "sysinfo.h"
 #include "worker.h"
@@ -241,7 +240,7 @@ static void engine_ws_failed(const struct plan *p, struct result *r)
 static void engine_tls_failed(const struct plan *p, struct result *r)
 {
     char why[160];
-    uint64_t n = report_tls_top_failure(&r->total, why, sizeof(why));
+    uint64_t n = report_tls_top_reason(r->total.tls_reasons, why, sizeof(why));
 
     r->exit_code = EXIT_RUNTIME;
     if (n)
@@ -285,10 +284,16 @@ static void engine_verdict(const struct plan *p, struct result *r)
             if (s->errors[k] && n < sizeof(kinds))
                 n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %llu", n ? ", " : "",
                                       err_name[k], (unsigned long long)s->errors[k]);
+        char tls[128] = "";
+
+        /* e.g. a TLS 1.3 server rejecting our client certificate: its alert
+         * arrives after the handshake, on the first read */
+        report_tls_top_reason(s->tls_err_reasons, tls, sizeof(tls));
         r->exit_code = EXIT_RUNTIME;
-        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s%s%s%s%s",
+        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s%s%s%s%s%s%.120s",
                  p->addr_str, r->gave_up ? " (gave up: no connection within --connect-timeout)" : "", err ? ": " : "", err ? strerror(err) : "",
-                 *kinds ? (err ? " (" : ": ") : "", kinds, *kinds && err ? ")" : "");
+                 *kinds ? (err ? " (" : ": ") : "", kinds, *kinds && err ? ")" : "",
+                 *tls ? "; TLS error after the handshake: " : "", tls);
     } else {
         r->exit_code = EXIT_OK;
         snprintf(r->exit_reason, sizeof(r->exit_reason), "%s",

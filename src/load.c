@@ -162,7 +162,11 @@ static struct conn *load_free_pop(struct worker *w)
         if (!(c->flags & CONN_F_FREE))
             continue;
         c->flags &= ~CONN_F_FREE;
-        if (c->state == CONN_ST_ACTIVE && !(c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE)) &&
+        /* CONN_F_FREE survives a reconnect (conn_connect keeps it, since
+         * this list may still name the slot): a reconnected connection
+         * still in its TLS handshake must not be handed work */
+        if (c->state == CONN_ST_ACTIVE &&
+            !(c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE | CONN_F_TLS_HS)) &&
             c->in_flight < w->plan->pipeline && load_conn_wanted(w, c))
             return c;
     }

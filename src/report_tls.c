@@ -11,18 +11,23 @@
 #include "report.h"
 #include "tls.h"
 
-static void text_failures(FILE *f, const struct wstats *s)
+static void reason_text(const struct stats_tls_reason *t, char *why, size_t len)
+{
+    if (t->key)
+        tls_reason_str(t->key, why, len);
+    else
+        snprintf(why, len, "other");
+}
+
+static void text_reasons(FILE *f, const char *what, const struct stats_tls_reason *t)
 {
     char why[160];
 
     for (int i = 0; i < STATS_TLS_REASONS; i++) {
-        if (!s->tls_reasons[i].n)
+        if (!t[i].n)
             continue;
-        if (s->tls_reasons[i].key)
-            tls_reason_str(s->tls_reasons[i].key, why, sizeof(why));
-        else
-            snprintf(why, sizeof(why), "other reasons");
-        fprintf(f, "  %-13s%s: %llu\n", "", why, (unsigned long long)s->tls_reasons[i].n);
+        reason_text(&t[i], why, sizeof(why));
+        fprintf(f, "  %-13s%s %s: %llu\n", "", what, why, (unsigned long long)t[i].n);
     }
 }
 
@@ -45,7 +50,8 @@ void report_tls_text(FILE *f, const struct plan *p, const struct result *r)
     for (int i = 0; i < STATS_TLS_NEGOTIATED && s->tls_neg[i].n; i++)
         fprintf(f, "  %-13s%s %s: %llu\n", "", s->tls_neg[i].version, s->tls_neg[i].cipher,
                 (unsigned long long)s->tls_neg[i].n);
-    text_failures(f, s);
+    text_reasons(f, "handshake failed:", s->tls_reasons);
+    text_reasons(f, "error after the handshake:", s->tls_err_reasons);
     if (p->tls_cfg.insecure)
         fprintf(f, "  %-13s-k: the server's certificate and name were NOT verified\n", "warning");
 }
@@ -81,19 +87,16 @@ void report_tls_json_config(struct json *j, const struct plan *p)
     json_obj_end(j);
 }
 
-static void json_failures(struct json *j, const struct wstats *s)
+static void json_reasons(struct json *j, const char *key, const struct stats_tls_reason *t)
 {
     char why[160];
 
-    json_obj_begin(j, "failures");
+    json_obj_begin(j, key);
     for (int i = 0; i < STATS_TLS_REASONS; i++) {
-        if (!s->tls_reasons[i].n)
+        if (!t[i].n)
             continue;
-        if (s->tls_reasons[i].key)
-            tls_reason_str(s->tls_reasons[i].key, why, sizeof(why));
-        else
-            snprintf(why, sizeof(why), "other");
-        json_u64(j, why, s->tls_reasons[i].n);
+        reason_text(&t[i], why, sizeof(why));
+        json_u64(j, why, t[i].n);
     }
     json_obj_end(j);
 }
@@ -107,7 +110,8 @@ void report_tls_json_counters(struct json *j, const struct plan *p, const struct
     json_u64(j, "handshakes_resumed", s->tls_resumed);
     json_u64(j, "handshakes_failed", s->tls_failed);
     json_u64(j, "errors", s->tls_errors);
-    json_failures(j, s);
+    json_reasons(j, "failures", s->tls_reasons);
+    json_reasons(j, "error_reasons", s->tls_err_reasons);
     json_arr_begin(j, "negotiated");
     for (int i = 0; i < STATS_TLS_NEGOTIATED && s->tls_neg[i].n; i++) {
         json_obj_begin(j, NULL);
@@ -141,18 +145,15 @@ void report_tls_json_metrics(struct json *j, const struct plan *p, const struct 
     report_json_metric(j, "tls_handshake_time_resumed", &r->total.tls_hs_resumed);
 }
 
-uint64_t report_tls_top_failure(const struct wstats *s, char *buf, size_t len)
+uint64_t report_tls_top_reason(const struct stats_tls_reason *t, char *buf, size_t len)
 {
     int top = -1;
 
     for (int i = 0; i < STATS_TLS_REASONS; i++)
-        if (s->tls_reasons[i].n && (top < 0 || s->tls_reasons[i].n > s->tls_reasons[top].n))
+        if (t[i].n && (top < 0 || t[i].n > t[top].n))
             top = i;
     if (top < 0)
         return 0;
-    if (s->tls_reasons[top].key)
-        tls_reason_str(s->tls_reasons[top].key, buf, len);
-    else
-        snprintf(buf, len, "several reasons");
-    return s->tls_reasons[top].n;
+    reason_text(&t[top], buf, len);
+    return t[top].n;
 }

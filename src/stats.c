@@ -69,19 +69,20 @@ void stats_reset_requests(struct wstats *s)
 }
 
 /* Add n under key; a full table folds new keys into the "other" entry
- * (key 0), which the last slot holds. */
-static void stats_tls_reason_add(struct wstats *s, uint32_t key, uint64_t n)
+ * (key 0), which only the last slot holds, so keys stay unique. */
+static void stats_tls_reason_add(struct stats_tls_reason *t, uint32_t key, uint64_t n)
 {
-    struct stats_tls_reason *t = s->tls_reasons;
-    int i;
+    int i = 0;
 
     if (!n)
         return;
-    for (i = 0; i < STATS_TLS_REASONS - 1; i++)
-        if (!t[i].n || t[i].key == key)
-            break;
-    if (i == STATS_TLS_REASONS - 1 && t[i].n && t[i].key != key)
+    if (key)
+        while (i < STATS_TLS_REASONS - 1 && t[i].n && t[i].key != key)
+            i++;
+    if (!key || (i == STATS_TLS_REASONS - 1 && t[i].n && t[i].key != key)) {
+        i = STATS_TLS_REASONS - 1;
         key = 0;
+    }
     t[i].key = key;
     t[i].n += n;
 }
@@ -89,7 +90,13 @@ static void stats_tls_reason_add(struct wstats *s, uint32_t key, uint64_t n)
 void stats_tls_failed(struct wstats *s, uint32_t key)
 {
     s->tls_failed++;
-    stats_tls_reason_add(s, key, 1);
+    stats_tls_reason_add(s->tls_reasons, key, 1);
+}
+
+void stats_tls_error(struct wstats *s, uint32_t key)
+{
+    s->tls_errors++;
+    stats_tls_reason_add(s->tls_err_reasons, key, 1);
 }
 
 static bool same(const char *a, const char *b)
@@ -128,6 +135,24 @@ static void add_array(uint64_t *dst, const uint64_t *src, size_t n)
         dst[i] += src[i];
 }
 
+static void stats_tls_merge(struct wstats *dst, const struct wstats *src)
+{
+    dst->tls_full += src->tls_full;
+    dst->tls_resumed += src->tls_resumed;
+    dst->tls_failed += src->tls_failed;
+    dst->tls_errors += src->tls_errors;
+    for (int i = 0; i < STATS_TLS_REASONS; i++) {
+        stats_tls_reason_add(dst->tls_reasons, src->tls_reasons[i].key, src->tls_reasons[i].n);
+        stats_tls_reason_add(dst->tls_err_reasons, src->tls_err_reasons[i].key,
+                             src->tls_err_reasons[i].n);
+    }
+    for (int i = 0; i < STATS_TLS_NEGOTIATED && src->tls_neg[i].n; i++)
+        stats_tls_neg_add(dst, src->tls_neg[i].version, src->tls_neg[i].cipher,
+                          src->tls_neg[i].n);
+    hist_merge(&dst->tls_hs_full, &src->tls_hs_full);
+    hist_merge(&dst->tls_hs_resumed, &src->tls_hs_resumed);
+}
+
 void stats_merge(struct wstats *dst, const struct wstats *src)
 {
     dst->requests += src->requests;
@@ -163,17 +188,7 @@ void stats_merge(struct wstats *dst, const struct wstats *src)
     dst->ws_pings += src->ws_pings;
     dst->ws_pongs += src->ws_pongs;
     dst->ws_late += src->ws_late;
-    dst->tls_full += src->tls_full;
-    dst->tls_resumed += src->tls_resumed;
-    dst->tls_failed += src->tls_failed;
-    dst->tls_errors += src->tls_errors;
-    for (int i = 0; i < STATS_TLS_REASONS; i++)
-        stats_tls_reason_add(dst, src->tls_reasons[i].key, src->tls_reasons[i].n);
-    for (int i = 0; i < STATS_TLS_NEGOTIATED && src->tls_neg[i].n; i++)
-        stats_tls_neg_add(dst, src->tls_neg[i].version, src->tls_neg[i].cipher,
-                          src->tls_neg[i].n);
-    hist_merge(&dst->tls_hs_full, &src->tls_hs_full);
-    hist_merge(&dst->tls_hs_resumed, &src->tls_hs_resumed);
+    stats_tls_merge(dst, src);
     hist_merge(&dst->ws_handshake_time, &src->ws_handshake_time);
     hist_merge(&dst->ws_fanout, &src->ws_fanout);
     hist_merge(&dst->ws_ping_rtt, &src->ws_ping_rtt);

@@ -132,6 +132,10 @@ SSL_CTX *tls_client_ctx_new(const struct tls_client_cfg *cfg, char *err, size_t 
         return NULL;
     }
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* a TLS 1.2 renegotiation would make SSL_write wait for the peer, which
+     * a memory BIO write path cannot do: refuse it (the server gets a
+     * no_renegotiation alert) */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
     /* sessions are kept by the caller (one per connection slot), never in
      * OpenSSL's shared cache, which would take a lock per handshake */
     SSL_CTX_set_session_cache_mode(ctx, cfg->resume ? SSL_SESS_CACHE_CLIENT |
@@ -194,7 +198,6 @@ int tls_io_init(struct tls_io *t, SSL_CTX *ctx, bool server)
     }
     /* an empty read BIO means "wait for more", not end of file */
     BIO_set_mem_eof_return(t->rbio, -1);
-    BIO_set_mem_eof_return(t->wbio, -1);
     SSL_set_bio(t->ssl, t->rbio, t->wbio); /* the SSL owns both now */
     if (server)
         SSL_set_accept_state(t->ssl);
@@ -290,11 +293,18 @@ size_t tls_io_take(struct tls_io *t, void *buf, size_t cap)
     return n > 0 ? (size_t)n : 0;
 }
 
+/* The verification result comes first when verification was on and
+ * failed: OpenSSL's queue then only says "certificate verify failed",
+ * the result says which check. With -k (SSL_VERIFY_NONE) OpenSSL still
+ * stores a result (e.g. self-signed) while carrying on, so it is ignored:
+ * the handshake failed for another reason. */
 uint32_t tls_io_reason(struct tls_io *t)
 {
-    long vr = t->ssl ? SSL_get_verify_result(t->ssl) : X509_V_OK;
+    long vr = t->ssl && SSL_get_verify_mode(t->ssl) != SSL_VERIFY_NONE
+                  ? SSL_get_verify_result(t->ssl)
+                  : X509_V_OK;
     unsigned long e = ERR_peek_last_error();
-    uint32_t key = 0;
+    uint32_t key = TLS_REASON_UNKNOWN;
 
     if (vr != X509_V_OK)
         key = TLS_REASON_VERIFY | (uint32_t)vr;
@@ -315,10 +325,11 @@ void tls_reason_str(uint32_t key, char *buf, size_t len)
         return;
     }
     if (!(key & TLS_REASON_VERIFY) && (key & TLS_REASON_OURS) == TLS_REASON_OURS &&
-        (key & 0xffu) <= 4) {
+        (key & 0xffu) <= 5) {
         static const char *const ours[] = {"?", "handshake timed out (--connect-timeout)",
                                            "connection closed during the handshake",
-                                           "host name refused by OpenSSL", "out of memory"};
+                                           "host name refused by OpenSSL", "out of memory",
+                                           "no reason given by OpenSSL"};
 
         snprintf(buf, len, "%s", ours[key & 7u]);
         return;

@@ -331,6 +331,9 @@ static void wsc_flush(struct conn *c)
     /* not before the 101, nor before the TLS handshake */
     if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE | CONN_F_TLS_HS)))
         return;
+    /* frames queued while a send of the transport's own (TLS) held the
+     * connection busy (a pong, a close) go first */
+    wsc_pump(c);
     if (!load_conn_wanted(w, c)) {
         if (!c->in_flight)
             conn_close(c, false); /* retired by a falling connection target */

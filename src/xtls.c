@@ -8,14 +8,17 @@
  * left, so "one write in flight" keeps its meaning above this layer. The
  * handshake's own flights go the same way without waking the protocol.
  *
- * Hot path: xtls_recv, xtls_write, xtls_sent. No allocation here beyond
- * OpenSSL's own; states and their output buffers come from a pool.
+ * Hot path: xtls_recv, xtls_write, xtls_sent: no allocation there beyond
+ * OpenSSL's own. States and their output buffers come from a per-worker
+ * pool that grows at connect time to its high-water mark (as the
+ * WebSocket contexts do), never per request.
  */
 #include "xtls.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "load.h"
 #include "worker.h"
 
 #define XTLS_PLAIN_BYTES 16384          /* one TLS record's worth */
@@ -75,16 +78,17 @@ void xtls_pool_fini(struct worker *w)
 {
     struct xtls *x;
 
-    for (uint32_t i = 0; i < w->nconns; i++) {
+    for (uint32_t i = 0; w->conns && i < w->nconns; i++) {
         x = w->conns[i].tls;
         if (x) {
             tls_io_fini(&x->io, false);
             free(x);
             w->conns[i].tls = NULL;
         }
-        if (w->tls_sessions && w->tls_sessions[i])
-            SSL_SESSION_free(w->tls_sessions[i]);
     }
+    for (uint32_t i = 0; w->tls_sessions && i < w->nconns; i++)
+        if (w->tls_sessions[i])
+            SSL_SESSION_free(w->tls_sessions[i]);
     while ((x = w->tls_free)) {
         w->tls_free = x->next;
         free(x);
@@ -143,6 +147,7 @@ static void xtls_hs_failed(struct conn *c, uint32_t key)
 {
     c->flags &= ~CONN_F_TLS_HS;
     stats_tls_failed(&c->w->stats, key);
+    load_conn_resolved(c->w, c);
 }
 
 /* Offer a copy of the slot's session: OpenSSL marks the session object a
@@ -168,7 +173,7 @@ static void xtls_open(struct conn *c)
     struct xtls *x = xtls_attach(c);
 
     if (!x || tls_io_set_host(&x->io, p->host, !p->tls_cfg.insecure)) {
-        stats_tls_failed(&w->stats, x ? TLS_REASON_BAD_HOST : TLS_REASON_NO_MEMORY);
+        xtls_hs_failed(c, x ? TLS_REASON_BAD_HOST : TLS_REASON_NO_MEMORY);
         conn_close(c, true);
         return;
     }
@@ -197,6 +202,7 @@ static void xtls_established(struct conn *c)
 
     c->flags &= ~CONN_F_TLS_HS;
     timer_cancel(&w->wheel, &c->timer);
+    load_conn_resolved(w, c);
     if (SSL_session_reused(ssl)) {
         s->tls_resumed++;
         hist_record(&s->tls_hs_resumed, d);
@@ -230,8 +236,9 @@ static int xtls_read(struct conn *c)
             w->proto->on_eof(c); /* close_notify: the server's orderly end */
             return -1;
         }
-        w->stats.tls_errors++;
-        tls_io_reason(&c->tls->io); /* clears OpenSSL's error queue */
+        /* e.g. a TLS 1.3 server rejecting our certificate: its alert
+         * comes after our handshake completed */
+        stats_tls_error(&w->stats, tls_io_reason(&c->tls->io));
         w->proto->fail(c, ERR_PROTOCOL);
         return -1;
     }
@@ -263,6 +270,8 @@ static int xtls_handshake(struct conn *c)
 static int xtls_recv(struct conn *c, const char *buf, size_t len)
 {
     if (!c->tls || tls_io_feed(&c->tls->io, buf, len)) {
+        if (c->flags & CONN_F_TLS_HS)
+            xtls_hs_failed(c, TLS_REASON_NO_MEMORY);
         c->w->proto->fail(c, ERR_IO);
         return -1;
     }
@@ -276,8 +285,7 @@ static void xtls_write(struct conn *c, const char *buf, uint32_t len)
     struct xtls *x = c->tls;
 
     if (tls_io_write(&x->io, buf, len)) {
-        c->w->stats.tls_errors++;
-        tls_io_reason(&x->io);
+        stats_tls_error(&c->w->stats, tls_io_reason(&x->io));
         c->w->proto->fail(c, ERR_IO);
         conn_close(c, true);
         return;

@@ -128,6 +128,19 @@ expect_rc 0
 jassert "$j" "c['responses'] == 400" "errs == 0" "c['bytes_in'] > 400 * 100000"
 stop_target
 
+# --- open loop over TLS, the server closing every 20th request: a
+# reconnected connection still in its handshake must not be handed work ---
+start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key" --close-after 20
+run_st -R 2000 -d 2s -c 4 --max-connections 16 --pipeline 2 --cacert "$C/ca.pem" --json "$j" \
+    "https://localhost:$TPORT/"
+expect_rc 0
+check_identity "$j"
+# (a request pipelined behind the 20th answer meets the close: conn_closed)
+jassert "$j" "c['responses'] > 3000" "c['errors']['io_error'] == 0" \
+    "c['errors']['protocol_error'] == 0" "c['scheduled'] == c['requests'] + c['dropped']"
+jtls "$j" "t['handshakes_failed'] == 0" "t['errors'] == 0" "hs > 100"
+stop_target
+
 # --- resumption ---
 start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key"
 run_st -c 10 -d 2s --reconnect --cacert "$C/ca.pem" --json "$j" "https://localhost:$TPORT/"
