@@ -230,8 +230,10 @@ static int xtls_read(struct conn *c)
                 return -1;
             continue;
         }
-        if (n == TLS_AGAIN)
+        if (n == TLS_AGAIN) {
+            tls_io_idle(&c->tls->io);
             break;
+        }
         if (n == TLS_CLOSED) {
             w->proto->on_eof(c); /* close_notify: the server's orderly end */
             return -1;
