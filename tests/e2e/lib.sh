@@ -88,12 +88,11 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# start_nginx [extra location config]: sets NPORT; nginx serves a 13-byte body
-start_nginx() {
-    command -v nginx >/dev/null || skip "nginx not installed"
-    NPORT=$(free_port)
-    local dir="$T_TMP/nginx"
-    mkdir -p "$dir"
+# nginx_start DIR PORT HTTP_LINES SERVER_LINES: write DIR/nginx.conf (one
+# worker, access log off, 200 "Hello, World!" at /) with extra lines in the
+# http and server blocks, start nginx (killed on exit), wait for PORT
+nginx_start() {
+    local dir=$1 port=$2
     cat >"$dir/nginx.conf" <<NGX
 worker_processes 1;
 daemon off;
@@ -108,20 +107,29 @@ http {
     fastcgi_temp_path $dir;
     uwsgi_temp_path $dir;
     scgi_temp_path $dir;
+    $3
     server {
-        listen 127.0.0.1:$NPORT;
+        $4
         location / { return 200 "Hello, World!"; }
-        ${1:-}
     }
 }
 NGX
     nginx -c "$dir/nginx.conf" -p "$dir" &
     T_PIDS+=($!)
     for _ in $(seq 100); do
-        (exec 3<>/dev/tcp/127.0.0.1/$NPORT) 2>/dev/null && return 0
+        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return 0
         sleep 0.05
     done
     fail "nginx did not start: $(cat "$dir/error.log" 2>/dev/null)"
+}
+
+# start_nginx [extra location config]: sets NPORT; nginx serves a 13-byte body
+start_nginx() {
+    command -v nginx >/dev/null || skip "nginx not installed"
+    NPORT=$(free_port)
+    local dir="$T_TMP/nginx"
+    mkdir -p "$dir"
+    nginx_start "$dir" "$NPORT" "" "listen 127.0.0.1:$NPORT; ${1:-}"
 }
 
 # jassert FILE EXPR...: every Python expression must be true over the JSON
@@ -169,8 +177,8 @@ v6_loopback() {
 # TLS (1.2 and 1.3) with session tickets and a shared session cache, so
 # resumption works; sets NPORT. Listens on 127.0.0.1 and, when it exists,
 # [::1] (a URL naming localhost may resolve to either). The extra config goes
-# in the server block, after `location /`: it may override the ssl_*
-# settings (e.g. `ssl_protocols TLSv1.2;`). Several may run at once.
+# in the server block: it may override the ssl_* settings of the http block
+# (e.g. `ssl_protocols TLSv1.2;`). Several may run at once.
 start_nginx_tls() {
     command -v nginx >/dev/null || skip "nginx not installed"
     nginx -V 2>&1 | grep -q http_ssl_module || skip "nginx has no http_ssl_module"
@@ -181,42 +189,15 @@ start_nginx_tls() {
     local dir v6=""
     dir=$(mktemp -d "$T_TMP/nginx-tls.XXXX")
     v6_loopback && v6="listen [::1]:$NPORT ssl;"
-    cat >"$dir/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-error_log $dir/error.log;
-pid $dir/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $dir;
-    proxy_temp_path $dir;
-    fastcgi_temp_path $dir;
-    uwsgi_temp_path $dir;
-    scgi_temp_path $dir;
-    ssl_certificate $cert;
+    nginx_start "$dir" "$NPORT" "ssl_certificate $cert;
     ssl_certificate_key $key;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:TLS:10m;
     ssl_session_timeout 10m;
-    ssl_session_tickets on;
-    server {
-        listen 127.0.0.1:$NPORT ssl;
+    ssl_session_tickets on;" "listen 127.0.0.1:$NPORT ssl;
         $v6
         server_name localhost;
-        location / { return 200 "Hello, World!"; }
-        ${3:-}
-    }
-}
-NGX
-    nginx -c "$dir/nginx.conf" -p "$dir" &
-    T_PIDS+=($!)
-    for _ in $(seq 100); do
-        (exec 3<>/dev/tcp/127.0.0.1/$NPORT) 2>/dev/null && return 0
-        sleep 0.05
-    done
-    fail "nginx (TLS) did not start: $(cat "$dir/error.log" 2>/dev/null)"
+        ${3:-}"
 }
 
 # start_node_wss CERT KEY: the npm `ws` echo server behind TLS
@@ -275,6 +256,26 @@ if bad:
     print("tls_handshake_time(_resumed) counts",
           m.get("tls_handshake_time", {}).get("count"),
           m.get("tls_handshake_time_resumed", {}).get("count"), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# check_schema_keys FILE: every key of the result FILE is listed in
+# docs/result-schema.md (the ```keys block)
+check_schema_keys() {
+    python3 - "$1" "${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/docs/result-schema.md" <<'PY' || fail "$1 has keys the schema does not list"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+m = re.search(r"^```keys\n(.*?)^```", open(sys.argv[2]).read(), re.S | re.M)
+pats = [re.compile("".join("[^.]+" if ch == "*" else re.escape(ch) for ch in l.split()[0]) + r"\Z")
+        for l in m.group(1).splitlines() if l.strip()]
+def flat(o, pre=""):
+    for k, v in o.items():
+        yield pre + k
+        if isinstance(v, dict):
+            yield from flat(v, pre + k + ".")
+bad = [p for p in flat(d) if not any(r.match(p) for r in pats)]
+print("\n".join(bad), file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 }

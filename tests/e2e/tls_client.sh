@@ -13,7 +13,6 @@
 C="$T_TMP/certs"
 make_certs "$C"
 j="$T_TMP/tls.json"
-doc="${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/docs/result-schema.md"
 
 # want_fail REASON ARGS...: a run that must end with exit 1, naming REASON
 want_fail() {
@@ -103,23 +102,9 @@ stop_target
 [ "$ANSWERED" -eq 8750 ] || fail "target answered $ANSWERED, want 8750"
 
 # every key of a TLS result is in the schema
-python3 - "$j" "$doc" <<'PY' || fail "a TLS result has keys the schema does not list"
-import json, re, sys
-d = json.load(open(sys.argv[1]))
-m = re.search(r"^```keys\n(.*?)^```", open(sys.argv[2]).read(), re.S | re.M)
-pats = [re.compile("".join("[^.]+" if ch == "*" else re.escape(ch) for ch in l.split()[0]) + r"\Z")
-        for l in m.group(1).splitlines() if l.strip()]
-def flat(o, pre=""):
-    for k, v in o.items():
-        yield pre + k
-        if isinstance(v, dict):
-            yield from flat(v, pre + k + ".")
-bad = [p for p in flat(d) if not any(r.match(p) for r in pats)]
-print("\n".join(bad), file=sys.stderr)
-assert all(k in d["metrics"] for k in ("tls_handshake_time", "tls_handshake_time_full",
-                                       "tls_handshake_time_resumed")), list(d["metrics"])
-sys.exit(1 if bad else 0)
-PY
+check_schema_keys "$j"
+jassert "$j" "all(k in m for k in ('tls_handshake_time', 'tls_handshake_time_full', \
+    'tls_handshake_time_resumed'))"
 
 # a large body crosses many TLS records per response
 start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key" --body-size 100000
