@@ -256,6 +256,31 @@ static void engine_tls_failed(const struct plan *p, struct result *r)
                  r->gave_up ? " (gave up: no connection within --connect-timeout)" : "");
 }
 
+/* Not one response: say why (errno, failures by kind, a TLS alert). */
+static void engine_no_response(const struct plan *p, struct result *r)
+{
+    const struct wstats *s = &r->total;
+    int err = s->first_conn_errno ? s->first_conn_errno : s->first_err_errno;
+    char kinds[128] = "", tls[128] = "";
+    size_t n = 0;
+
+    /* timeouts and server closes carry no errno: name failures by kind */
+    for (int k = 0; k < ERR_NR; k++)
+        if (s->errors[k] && n < sizeof(kinds))
+            n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %llu", n ? ", " : "",
+                                  err_name[k], (unsigned long long)s->errors[k]);
+    /* e.g. a TLS 1.3 server rejecting our client certificate: its alert
+     * arrives after our side of the handshake completed, on the first read */
+    report_tls_top_reason(s->tls_err_reasons, tls, sizeof(tls));
+    r->exit_code = EXIT_RUNTIME;
+    snprintf(r->exit_reason, sizeof(r->exit_reason),
+             "no response received from %s%s%s%s%s%s%s%s%.120s", p->addr_str,
+             r->gave_up ? " (gave up: no connection within --connect-timeout)" : "",
+             err ? ": " : "", err ? strerror(err) : "", *kinds ? (err ? " (" : ": ") : "",
+             kinds, *kinds && err ? ")" : "", *tls ? "; TLS error after the handshake: " : "",
+             tls);
+}
+
 static void engine_verdict(const struct plan *p, struct result *r)
 {
     const struct wstats *s = &r->total;
@@ -275,25 +300,7 @@ static void engine_verdict(const struct plan *p, struct result *r)
     } else if (p->ws && !s->ws_handshakes) {
         engine_ws_failed(p, r);
     } else if (!s->responses && !s->ws_handshakes && !(p->hold && s->conn_established)) {
-        int err = s->first_conn_errno ? s->first_conn_errno : s->first_err_errno;
-        char kinds[128] = "";
-        size_t n = 0;
-
-        /* timeouts and server closes carry no errno: name failures by kind */
-        for (int k = 0; k < ERR_NR; k++)
-            if (s->errors[k] && n < sizeof(kinds))
-                n += (size_t)snprintf(kinds + n, sizeof(kinds) - n, "%s%s %llu", n ? ", " : "",
-                                      err_name[k], (unsigned long long)s->errors[k]);
-        char tls[128] = "";
-
-        /* e.g. a TLS 1.3 server rejecting our client certificate: its alert
-         * arrives after the handshake, on the first read */
-        report_tls_top_reason(s->tls_err_reasons, tls, sizeof(tls));
-        r->exit_code = EXIT_RUNTIME;
-        snprintf(r->exit_reason, sizeof(r->exit_reason), "no response received from %s%s%s%s%s%s%s%s%.120s",
-                 p->addr_str, r->gave_up ? " (gave up: no connection within --connect-timeout)" : "", err ? ": " : "", err ? strerror(err) : "",
-                 *kinds ? (err ? " (" : ": ") : "", kinds, *kinds && err ? ")" : "",
-                 *tls ? "; TLS error after the handshake: " : "", tls);
+        engine_no_response(p, r);
     } else {
         r->exit_code = EXIT_OK;
         snprintf(r->exit_reason, sizeof(r->exit_reason), "%s",

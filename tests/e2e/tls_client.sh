@@ -150,7 +150,7 @@ stop_target
 start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key" --tls-client-ca "$C/ca.pem"
 run_st -c 2 -d 1s --cacert "$C/ca.pem" --json "$j" "https://localhost:$TPORT/"
 expect_rc 1
-jtls "$j" "hs == 0 or c['responses'] == 0"
+jtls "$j" "c['responses'] == 0" "any('certificate required' in k for k in t['error_reasons'])"
 run_st -c 2 -n 200 --cacert "$C/ca.pem" --cert "$C/client.pem" --key "$C/client.key" \
     --json "$j" "https://localhost:$TPORT/"
 expect_rc 0
