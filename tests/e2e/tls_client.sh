@@ -126,6 +126,16 @@ jassert "$j" "c['responses'] > 3000" "c['errors']['io_error'] == 0" \
 jtls "$j" "t['handshakes_failed'] == 0" "t['errors'] == 0" "hs > 100"
 stop_target
 
+# --- holding TLS connections: every one up, keep-alive requests answered ---
+start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key"
+run_st --hold -c 200 --ping 300ms -d 2s --cacert "$C/ca.pem" --json "$j" "https://localhost:$TPORT/"
+expect_rc 0
+check_identity "$j"
+jassert "$j" "c['connections']['established'] == 200" "errs == 0" "c['responses'] >= 200" \
+    "cap['peak_established'] == 200"
+jtls "$j" "t['handshakes_full'] == 200" "t['handshakes_failed'] == 0"
+stop_target
+
 # --- resumption ---
 start_target --tls-cert "$C/server.pem" --tls-key "$C/server.key"
 run_st -c 10 -d 2s --reconnect --cacert "$C/ca.pem" --json "$j" "https://localhost:$TPORT/"
