@@ -189,3 +189,23 @@ def md_table(header, rows):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def to_s(v, unit):
+    """A wrk duration ("12.3", "ms") in seconds."""
+    return float(v) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+
+
+def wrk_result(out, err, rc):
+    """wrk's summary -> (requests, seconds, failures, note); RunError if it failed."""
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h),", out)
+    if rc != 0 or not m:
+        raise RunError(f"wrk exited {rc}: {tail(err or out)}")
+    reqs, secs = int(m.group(1)), to_s(m.group(2), m.group(3))
+    se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    fail = sum(int(x) for x in se.groups()) if se else 0
+    note = ", ".join(x for x in (se and f"socket errors {'/'.join(se.groups())} (c/r/w/t)",
+                                 non2xx and f"non-2xx {non2xx.group(1)}") if x)
+    return reqs, secs, fail, note
+

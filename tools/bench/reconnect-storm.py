@@ -54,10 +54,6 @@ import benchlib as bl  # noqa: E402
 CLIENTS = ["stampede-http", "ab", "h2load", "wrk", "stampede-ws"]
 
 
-def to_s(v, unit):
-    return float(v) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-
-
 def run_stampede(args, port, scheme):
     path = args.ws_path if scheme == "ws" else "/"
     cmd = ["taskset", "-c", "0", f"{args.build}/stampede", "-t1", "--reconnect",
@@ -104,7 +100,7 @@ def run_h2load(args, port, n):
                   r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
     if rc != 0 or not m or not r:
         raise bl.RunError(f"h2load exited {rc}: {bl.tail(err or out)}")
-    secs = to_s(m.group(1), m.group(2))
+    secs = bl.to_s(m.group(1), m.group(2))
     ok = int(r.group(4))
     return {"conns": ok, "rate": ok / secs, "cpu_s": cpu,
             "fail": int(r.group(5)) + int(r.group(6)) + int(r.group(7)),
@@ -115,15 +111,7 @@ def run_wrk(args, port):
     cmd = ["taskset", "-c", "0", args.wrk, "-t1", f"-c{args.connections}", f"-d{args.duration}s",
            "-H", "Connection: close", f"http://127.0.0.1:{port}/"]
     out, err, rc, cpu, wall = bl.run_client(cmd, args.duration + 60)
-    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h),", out)
-    if rc != 0 or not m:
-        raise bl.RunError(f"wrk exited {rc}: {bl.tail(err or out)}")
-    reqs, secs = int(m.group(1)), to_s(m.group(2), m.group(3))
-    se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    fail = sum(int(x) for x in se.groups()) if se else 0
-    note = ", ".join(x for x in (se and f"socket errors {'/'.join(se.groups())} (c/r/w/t)",
-                                 non2xx and f"non-2xx {non2xx.group(1)}") if x)
+    reqs, secs, fail, note = bl.wrk_result(out, err, rc)
     return {"conns": reqs, "rate": reqs / secs, "cpu_s": cpu, "fail": fail, "note": note}
 
 

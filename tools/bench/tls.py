@@ -89,10 +89,6 @@ TOOLS = ["stampede", "wrk", "h2load", "s_time"]
 UNIT = {"a": "req", "b": "handshake", "c": "handshake"}
 
 
-def to_s(v, unit):
-    return float(v) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-
-
 # ---------------------------------------------------------------- setup
 
 def make_certs(tmp, key_type):
@@ -287,15 +283,7 @@ def wrk_cmd(args, port, part):
 def run_wrk(args, port, part):
     cmd = wrk_cmd(args, port, part)
     out, err, rc, cpu, wall = bl.run_client(cmd, args.duration + 60)
-    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h),", out)
-    if rc != 0 or not m:
-        raise bl.RunError(f"wrk exited {rc}: {bl.tail(err or out)}")
-    reqs, secs = int(m.group(1)), to_s(m.group(2), m.group(3))
-    se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    fail = sum(int(x) for x in se.groups()) if se else 0
-    note = ", ".join(x for x in (se and f"socket errors {'/'.join(se.groups())} (c/r/w/t)",
-                                 non2xx and f"non-2xx {non2xx.group(1)}") if x)
+    reqs, secs, fail, note = bl.wrk_result(out, err, rc)
     if reqs <= 0:
         raise bl.RunError(f"wrk: no request completed: {bl.tail(out)}")
     return {"count": reqs, "rate": reqs / secs, "cpu_s": cpu, "fail": fail, "note": note,
@@ -322,7 +310,7 @@ def run_h2load(args, port, part, n=None, rate=None):
                   r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
     if rc != 0 or not m or not r:
         raise bl.RunError(f"h2load exited {rc}: {bl.tail(err or out)}")
-    secs = to_s(m.group(1), m.group(2))
+    secs = bl.to_s(m.group(1), m.group(2))
     ok = int(r.group(4))
     if ok <= 0:
         raise bl.RunError(f"h2load: no request succeeded: {bl.tail(out)}")
