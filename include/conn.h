@@ -2,8 +2,10 @@
  * conn.h - one client connection: lifecycle state machine over direct
  * descriptors, and the transport seam.
  *
- * States: IDLE -> CONNECTING -> ACTIVE -> CLOSING -> (BACKOFF ->)
- * CONNECTING ... or DONE once the run stops. The connection's registered
+ * States: IDLE -> CONNECTING [-> HANDSHAKE] -> ACTIVE -> CLOSING ->
+ * (BACKOFF ->) CONNECTING ... or DONE once the run stops. HANDSHAKE is the
+ * transport's own (TLS): TCP is up and reading, the protocol is not open
+ * yet, so nothing that offers work (it all tests ACTIVE) reaches it. The connection's registered
  * file slot equals its index in the worker's array, so socket and connect
  * go out linked in one submission. Every teardown bumps the generation:
  * completions still in flight for the old incarnation carry the old one
@@ -36,6 +38,7 @@ struct xtls;
 enum conn_state {
     CONN_ST_IDLE,
     CONN_ST_CONNECTING,
+    CONN_ST_HANDSHAKE,  /* TCP connected, the transport's handshake under way */
     CONN_ST_ACTIVE,
     CONN_ST_CLOSING,
     CONN_ST_BACKOFF,
@@ -51,7 +54,6 @@ enum conn_state {
 #define CONN_F_DONE 0x40         /* session finished (--reconnect, --requests-per-conn) */
 #define CONN_F_HANDSHAKE 0x80    /* WebSocket: upgrade sent, 101 not yet received */
 #define CONN_F_BAD_CLOSE 0x100   /* WebSocket: the server closed with an error code */
-#define CONN_F_TLS_HS 0x200      /* TLS: connected, handshake not complete yet */
 
 enum conn_op {
     OP_SOCKET = 1,
@@ -91,9 +93,9 @@ struct xport_ops {
     void (*write)(struct conn *c, const char *buf, uint32_t len);
     /* the raw send in flight went out in full */
     void (*sent)(struct conn *c);
-    /* c's timer fired during the transport's own handshake (CONN_F_TLS_HS) */
+    /* c's timer fired during the transport's own handshake (CONN_ST_HANDSHAKE) */
     void (*on_timer)(struct conn *c);
-    /* closing: account for a handshake cut short */
+    /* closing (any state): account for a handshake cut short */
     void (*on_close)(struct conn *c);
     /* closed: nothing can use the transport's buffers any more */
     void (*release)(struct conn *c);

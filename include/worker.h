@@ -100,8 +100,6 @@ struct worker {
     /* TLS state: a pool, attached from connect to close (xtls.c) */
     struct xtls *tls_free;
     uint32_t tls_out_cap;    /* ciphertext output buffer of a state */
-    uint32_t tls_live;       /* attached now */
-    uint32_t tls_alloc;      /* allocated (the pool's high-water mark) */
     SSL_SESSION **tls_sessions; /* newest session per connection slot (resumption) */
     char *tls_plain;         /* decrypted bytes, handed to the protocol */
     uint64_t full_ns;        /* first time every wanted connection was up (0: never) */

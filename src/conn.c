@@ -367,6 +367,12 @@ static void conn_io_error(struct conn *c, int err)
     conn_close(c, !(c->flags & CONN_F_ANSWERED));
 }
 
+/* Does c keep its multishot receive armed? */
+static bool conn_reading(const struct conn *c)
+{
+    return c->state == CONN_ST_ACTIVE || c->state == CONN_ST_HANDSHAKE;
+}
+
 static void conn_on_recv(struct conn *c, const struct io_uring_cqe *cqe)
 {
     struct worker *w = c->w;
@@ -381,7 +387,7 @@ static void conn_on_recv(struct conn *c, const struct io_uring_cqe *cqe)
         uring_buf_recycle(&w->u, bid);
         if (rc < 0)
             conn_close(c, !(c->flags & CONN_F_ANSWERED));
-        else if (!(cqe->flags & IORING_CQE_F_MORE) && c->state == CONN_ST_ACTIVE)
+        else if (!(cqe->flags & IORING_CQE_F_MORE) && conn_reading(c))
             conn_arm_recv(c);
         return;
     }
@@ -392,7 +398,7 @@ static void conn_on_recv(struct conn *c, const struct io_uring_cqe *cqe)
     }
     if (res == -ENOBUFS) {
         /* buffers are handed back at the end of this batch: re-arm */
-        if (c->state == CONN_ST_ACTIVE)
+        if (conn_reading(c))
             conn_arm_recv(c);
         return;
     }
@@ -457,11 +463,11 @@ static void conn_on_timer(struct timer *t, uint64_t now_ns)
         else
             load_connect(c->w, c);
         break;
+    case CONN_ST_HANDSHAKE:
+        c->w->xp->on_timer(c);
+        break;
     case CONN_ST_ACTIVE:
-        if (c->flags & CONN_F_TLS_HS)
-            c->w->xp->on_timer(c);
-        else
-            c->w->proto->on_timer(c);
+        c->w->proto->on_timer(c);
         break;
     default:
         break;

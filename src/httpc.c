@@ -110,9 +110,7 @@ void httpc_flush(struct conn *c)
     const struct plan *p = w->plan;
     uint32_t n = p->pipeline - c->in_flight;
 
-    /* a connection still in its TLS handshake is not open yet */
-    if (c->state != CONN_ST_ACTIVE ||
-        (c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE | CONN_F_TLS_HS)))
+    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE)))
         return;
     if (!load_conn_wanted(w, c)) {
         /* retired by a falling connection target: close once answered */

@@ -147,7 +147,7 @@ void load_begin(struct worker *w)
 
 void load_conn_free(struct worker *w, struct conn *c)
 {
-    if ((c->flags & (CONN_F_FREE | CONN_F_SENDING | CONN_F_SERVER_CLOSE | CONN_F_TLS_HS)) ||
+    if ((c->flags & (CONN_F_FREE | CONN_F_SENDING | CONN_F_SERVER_CLOSE)) ||
         c->state != CONN_ST_ACTIVE || c->in_flight >= w->plan->pipeline)
         return;
     c->flags |= CONN_F_FREE;
@@ -163,10 +163,10 @@ static struct conn *load_free_pop(struct worker *w)
             continue;
         c->flags &= ~CONN_F_FREE;
         /* CONN_F_FREE survives a reconnect (conn_connect keeps it, since
-         * this list may still name the slot): a reconnected connection
-         * still in its TLS handshake must not be handed work */
-        if (c->state == CONN_ST_ACTIVE &&
-            !(c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE | CONN_F_TLS_HS)) &&
+         * this list may still name the slot): the state says whether the
+         * connection is open now (not still connecting or in its TLS
+         * handshake) */
+        if (c->state == CONN_ST_ACTIVE && !(c->flags & (CONN_F_SENDING | CONN_F_SERVER_CLOSE)) &&
             c->in_flight < w->plan->pipeline && load_conn_wanted(w, c))
             return c;
     }

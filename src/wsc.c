@@ -266,7 +266,7 @@ static void wsc_send_backlog(struct conn *c)
 {
     uint32_t room = c->w->plan->pipeline - c->in_flight;
 
-    if (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE | CONN_F_TLS_HS))
+    if (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE))
         return; /* no message before the 101 (RFC 6455 4.1) */
     wsc_send(c, room < c->w->backlog_len ? room : c->w->backlog_len, true);
 }
@@ -328,8 +328,7 @@ static void wsc_flush(struct conn *c)
     const struct plan *p = w->plan;
     uint32_t n;
 
-    /* not before the 101, nor before the TLS handshake */
-    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE | CONN_F_TLS_HS)))
+    if (c->state != CONN_ST_ACTIVE || (c->flags & (CONN_F_HANDSHAKE | CONN_F_DONE)))
         return;
     /* frames queued while a send of the transport's own (TLS) held the
      * connection busy (a pong, a close) go first */

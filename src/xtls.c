@@ -30,6 +30,7 @@ struct xtls {
     struct tls_io io;
     uint64_t hs_start_ns;   /* TCP connected: the handshake began */
     bool app_pending;       /* the protocol wrote; on_sent is owed */
+    uint32_t fail_key;      /* why the handshake failed (tls.h reason); 0: not failed */
     char out[];             /* w->tls_out_cap bytes of ciphertext being sent */
 };
 
@@ -110,7 +111,6 @@ static struct xtls *xtls_attach(struct conn *c)
         x = malloc(sizeof(*x) + w->tls_out_cap);
         if (!x)
             return NULL;
-        w->tls_alloc++;
     }
     if (tls_io_init(&x->io, w->plan->tls_ctx, false)) {
         x->next = w->tls_free;
@@ -119,8 +119,8 @@ static struct xtls *xtls_attach(struct conn *c)
     }
     x->next = NULL;
     x->app_pending = false;
+    x->fail_key = 0;
     c->tls = x;
-    w->tls_live++;
     return x;
 }
 
@@ -133,7 +133,8 @@ static bool xtls_flush(struct conn *c)
 
     if (c->flags & CONN_F_SENDING)
         return true;
-    if (c->state != CONN_ST_ACTIVE || !tls_io_pending(&x->io))
+    if ((c->state != CONN_ST_ACTIVE && c->state != CONN_ST_HANDSHAKE) ||
+        !tls_io_pending(&x->io))
         return false;
     n = tls_io_take(&x->io, x->out, c->w->tls_out_cap);
     if (!n)
@@ -142,12 +143,12 @@ static bool xtls_flush(struct conn *c)
     return true;
 }
 
-/* The handshake failed (reason key from tls.h): counted once, here. */
+/* The handshake failed (reason key from tls.h); the caller closes, and
+ * xtls_on_close counts it: once, whatever the path. */
 static void xtls_hs_failed(struct conn *c, uint32_t key)
 {
-    c->flags &= ~CONN_F_TLS_HS;
-    stats_tls_failed(&c->w->stats, key);
-    load_conn_resolved(c->w, c);
+    if (c->tls && !c->tls->fail_key)
+        c->tls->fail_key = key;
 }
 
 /* Offer a copy of the slot's session: OpenSSL marks the session object a
@@ -172,15 +173,15 @@ static void xtls_open(struct conn *c)
     const struct plan *p = w->plan;
     struct xtls *x = xtls_attach(c);
 
+    c->state = CONN_ST_HANDSHAKE;
     if (!x || tls_io_set_host(&x->io, p->host, !p->tls_cfg.insecure)) {
-        xtls_hs_failed(c, x ? TLS_REASON_BAD_HOST : TLS_REASON_NO_MEMORY);
+        xtls_hs_failed(c, TLS_REASON_BAD_HOST); /* no state at all: out of memory */
         conn_close(c, true);
         return;
     }
     SSL_set_app_data(x->io.ssl, c);
     if (w->tls_sessions && w->tls_sessions[c->slot])
         xtls_offer_session(x->io.ssl, w->tls_sessions[c->slot]);
-    c->flags |= CONN_F_TLS_HS;
     x->hs_start_ns = w->now;
     /* the handshake has --connect-timeout of its own */
     timer_arm(&w->wheel, &c->timer, w->now + p->connect_timeout_ns);
@@ -200,7 +201,7 @@ static void xtls_established(struct conn *c)
     SSL *ssl = c->tls->io.ssl;
     uint64_t d = w->now - c->tls->hs_start_ns;
 
-    c->flags &= ~CONN_F_TLS_HS;
+    c->state = CONN_ST_ACTIVE;
     timer_cancel(&w->wheel, &c->timer);
     load_conn_resolved(w, c);
     if (SSL_session_reused(ssl)) {
@@ -272,12 +273,11 @@ static int xtls_handshake(struct conn *c)
 static int xtls_recv(struct conn *c, const char *buf, size_t len)
 {
     if (!c->tls || tls_io_feed(&c->tls->io, buf, len)) {
-        if (c->flags & CONN_F_TLS_HS)
-            xtls_hs_failed(c, TLS_REASON_NO_MEMORY);
+        xtls_hs_failed(c, TLS_REASON_NO_MEMORY);
         c->w->proto->fail(c, ERR_IO);
         return -1;
     }
-    if (c->flags & CONN_F_TLS_HS)
+    if (c->state == CONN_ST_HANDSHAKE)
         return xtls_handshake(c);
     return xtls_read(c);
 }
@@ -306,7 +306,7 @@ static void xtls_sent(struct conn *c)
     if (x->app_pending) {
         x->app_pending = false;
         c->w->proto->on_sent(c);
-    } else if (!(c->flags & CONN_F_TLS_HS)) {
+    } else if (c->state == CONN_ST_ACTIVE) {
         /* our own flight (the handshake's last, an alert) held the
          * connection busy while the protocol was offered work, e.g. at
          * the clock's start: offer it again */
@@ -320,12 +320,19 @@ static void xtls_on_timer(struct conn *c)
     conn_close(c, true);
 }
 
-/* Closing with the handshake unfinished: the server (or the run's end)
- * cut it short. */
+/* Closing with the handshake unfinished: it failed for the reason
+ * recorded, or the server cut it short. (At the run's end connections are
+ * not closed one by one: a handshake still under way is not a failure.) */
 static void xtls_on_close(struct conn *c)
 {
-    if (c->flags & CONN_F_TLS_HS)
-        xtls_hs_failed(c, TLS_REASON_CLOSED);
+    uint32_t key = TLS_REASON_NO_MEMORY; /* no state could be attached */
+
+    if (c->state != CONN_ST_HANDSHAKE)
+        return;
+    if (c->tls)
+        key = c->tls->fail_key ? c->tls->fail_key : TLS_REASON_CLOSED;
+    stats_tls_failed(&c->w->stats, key);
+    load_conn_resolved(c->w, c);
 }
 
 /* The close completed. The SSL is marked shut down before it is freed so
@@ -341,7 +348,6 @@ static void xtls_release(struct conn *c)
     x->next = w->tls_free;
     w->tls_free = x;
     c->tls = NULL;
-    w->tls_live--;
 }
 
 const struct xport_ops xport_tls = {
