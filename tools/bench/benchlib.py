@@ -209,3 +209,13 @@ def wrk_result(out, err, rc):
                                  non2xx and f"non-2xx {non2xx.group(1)}") if x)
     return reqs, secs, fail, note
 
+
+def h2load_result(out, err, rc):
+    """h2load's summary -> (succeeded, seconds, failures); RunError if it failed."""
+    m = re.search(r"finished in ([\d.]+)(us|ms|s|m|h),", out)
+    r = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+    if rc != 0 or not m or not r:
+        raise RunError(f"h2load exited {rc}: {tail(err or out)}")
+    return int(r.group(4)), to_s(m.group(1), m.group(2)), sum(int(r.group(i)) for i in (5, 6, 7))
+

@@ -95,15 +95,8 @@ def run_h2load(args, port, n):
            "-H", "Connection: close", f"http://127.0.0.1:{port}/"]
     timeout = max(args.duration * 4, 30) + 30
     out, err, rc, cpu, wall = bl.run_client(cmd, timeout)
-    m = re.search(r"finished in ([\d.]+)(us|ms|s|m|h),", out)
-    r = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    if rc != 0 or not m or not r:
-        raise bl.RunError(f"h2load exited {rc}: {bl.tail(err or out)}")
-    secs = bl.to_s(m.group(1), m.group(2))
-    ok = int(r.group(4))
-    return {"conns": ok, "rate": ok / secs, "cpu_s": cpu,
-            "fail": int(r.group(5)) + int(r.group(6)) + int(r.group(7)),
+    ok, secs, fail = bl.h2load_result(out, err, rc)
+    return {"conns": ok, "rate": ok / secs, "cpu_s": cpu, "fail": fail,
             "note": f"-n {n}, {secs:.1f} s"}
 
 

@@ -305,13 +305,7 @@ def run_h2load(args, port, part, n=None, rate=None):
     cmd = h2load_cmd(args, port, part, n, rate)
     timeout = max(args.duration * 4, 30) + 30
     out, err, rc, cpu, wall = bl.run_client(cmd, timeout)
-    m = re.search(r"finished in ([\d.]+)(us|ms|s|m|h),", out)
-    r = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    if rc != 0 or not m or not r:
-        raise bl.RunError(f"h2load exited {rc}: {bl.tail(err or out)}")
-    secs = bl.to_s(m.group(1), m.group(2))
-    ok = int(r.group(4))
+    ok, secs, fail = bl.h2load_result(out, err, rc)
     if ok <= 0:
         raise bl.RunError(f"h2load: no request succeeded: {bl.tail(out)}")
     proto = re.search(r"TLS Protocol: (\S+)", out)
@@ -319,8 +313,7 @@ def run_h2load(args, port, part, n=None, rate=None):
     note = " ".join(x.group(1) for x in (proto, ciph) if x)
     if n is not None:
         note += f", -n {n}" + (f" -r {rate}" if rate else "") + f", {secs:.1f} s"
-    return {"count": ok, "rate": ok / secs, "cpu_s": cpu,
-            "fail": int(r.group(5)) + int(r.group(6)) + int(r.group(7)), "note": note,
+    return {"count": ok, "rate": ok / secs, "cpu_s": cpu, "fail": fail, "note": note,
             "cmd": cmd}
 
 
