@@ -25,19 +25,27 @@ skip() {
     exit 77
 }
 
+# wait_listening WHAT PID OUT: wait (5 s at most) for the server PID to
+# print "listening [HOST:]PORT" into OUT; prints PORT
+wait_listening() {
+    local port
+    for _ in $(seq 100); do
+        grep -q '^listening ' "$3" && break
+        kill -0 "$2" 2>/dev/null || fail "$1 exited: $(cat "$3")"
+        sleep 0.05
+    done
+    port=$(sed -n 's/^listening \(.*:\)\{0,1\}\([0-9]*\)$/\2/p' "$3" | head -n 1)
+    [ -n "$port" ] || fail "$1 did not report its port: $(cat "$3")"
+    echo "$port"
+}
+
 # start_target [target flags...]: sets TPID, TPORT, TOUT (its stdout file)
 start_target() {
     TOUT=$(mktemp "$T_TMP/target.XXXX")
     "$TARGET" --port 0 "$@" >"$TOUT" 2>&1 &
     TPID=$!
     T_PIDS+=("$TPID")
-    for _ in $(seq 100); do
-        grep -q '^listening ' "$TOUT" && break
-        kill -0 "$TPID" 2>/dev/null || fail "stampede-target exited: $(cat "$TOUT")"
-        sleep 0.05
-    done
-    TPORT=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$TOUT" | head -n 1)
-    [ -n "$TPORT" ] || fail "stampede-target did not report its port"
+    TPORT=$(wait_listening stampede-target "$TPID" "$TOUT")
 }
 
 # stop_target: SIGTERM, wait, sets ANSWERED from its "answered N" line
@@ -212,13 +220,7 @@ start_node_wss() {
     node "$node_dir/wss_echo.js" 0 "$1" "$2" >"$WOUT" 2>&1 &
     WPID=$!
     T_PIDS+=("$WPID")
-    for _ in $(seq 100); do
-        grep -q '^listening ' "$WOUT" && break
-        kill -0 "$WPID" 2>/dev/null || fail "node wss server exited: $(cat "$WOUT")"
-        sleep 0.05
-    done
-    WPORT=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$WOUT" | head -n 1)
-    [ -n "$WPORT" ] || fail "node wss server did not report its port: $(cat "$WOUT")"
+    WPORT=$(wait_listening "node wss server" "$WPID" "$WOUT")
 }
 
 # stop_node_wss: SIGTERM the server of start_node_wss and wait for its

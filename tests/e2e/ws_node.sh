@@ -10,13 +10,7 @@ NOUT="$T_TMP/node.out"
 node "$node_dir/ws_echo.js" 0 >"$NOUT" 2>&1 &
 NPID=$!
 T_PIDS+=("$NPID")
-for _ in $(seq 100); do
-    grep -q '^listening ' "$NOUT" && break
-    kill -0 "$NPID" 2>/dev/null || fail "node ws server exited: $(cat "$NOUT")"
-    sleep 0.05
-done
-NPORT=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$NOUT")
-[ -n "$NPORT" ] || fail "node ws server did not report its port"
+NPORT=$(wait_listening "node ws server" "$NPID" "$NOUT")
 
 j="$T_TMP/node.json"
 run_st -c 10 -n 3000 --ws-pipeline 2 --json "$j" "ws://127.0.0.1:$NPORT/"
