@@ -19,7 +19,15 @@ enum cli_rc {
     CLI_EXIT_RUNTIME, /* e.g. host name did not resolve; exit 1 */
 };
 
+/* Where messages go (stderr when NULL): the scenario loader captures them
+ * to attribute them to a file position. */
+extern FILE *cli_err;
+#define CLI_ERR (cli_err ? cli_err : stderr)
+
 enum cli_rc cli_parse(int argc, char **argv, struct plan *p);
+
+/* Does long option `name` exist (1 takes a value, 0 a switch)? -1: unknown. */
+int cli_opt_kind(const char *name);
 
 void cli_usage(FILE *f);
 

@@ -21,12 +21,14 @@
  * `{{seq}}0`) compile and render, but tmpl_match refuses them
  * (tmpl_matchable() says so) rather than guess.
  *
- * Extending: a segment is a kind plus kind-specific fields. Arithmetic
- * (`{{conn / 10}}`) becomes a TMPL_SEG_EXPR holding a variable, an operator
- * and a u64 operand (matched as a plain number, not inverted); random
- * values a TMPL_SEG_RAND holding bounds (tmpl_vals gains an rng);
- * captures a TMPL_SEG_CAPTURE holding a slot in tmpl_vals. Render and
- * match switch on the kind.
+ * Scenario values (tmpl_compile_env): `{{conn / 10}}` (one of + - * / %
+ * and a u64 operand; / and % by 0 are compile errors) renders the
+ * variable's value through the operator; `{{rand(1,100)}}` a uniform
+ * integer in [1, 100] from the caller's rng; `{{token}}` a string slot:
+ * a capture (a value taken from an earlier response) or a data-feeder
+ * column, looked up by name in the environment at compile time. Matching
+ * treats an expression or a random value as a number it does not read back,
+ * and refuses string slots.
  */
 #ifndef STAMPEDE_TMPL_H
 #define STAMPEDE_TMPL_H
@@ -44,22 +46,46 @@ enum tmpl_var {
 
 #define TMPL_U64_DIGITS 20
 
+/* A string value of a slot (a capture or a data column). */
+struct tmpl_str {
+    const char *ptr;
+    uint32_t len;
+};
+
 /* One field per enum tmpl_var (named, so `{.conn = c, .seq = s}` reads
  * well in tables; tmpl.c maps a var to its field). */
 struct tmpl_vals {
     uint64_t conn, seq, ts;
     uint32_t have; /* tmpl_match: bit (1u << var) per variable read */
+    const struct tmpl_str *caps; /* capture slots (tmpl_compile_env) */
+    const struct tmpl_str *cols; /* the connection's data row */
+    uint64_t *rng;               /* xorshift64 state for {{rand(a,b)}} */
+};
+
+/* Names a scenario template may use besides conn, seq and ts. */
+struct tmpl_env {
+    const char *const *caps; /* capture names, slot = index */
+    uint32_t ncaps;
+    const char *const *cols; /* data columns, index = column */
+    uint32_t ncols;
+    uint32_t str_max;        /* longest value of a string slot */
 };
 
 enum tmpl_seg_kind {
     TMPL_SEG_LIT, /* bytes t->lit[off, off + len) */
     TMPL_SEG_VAR, /* the decimal value of variable `var` */
+    TMPL_SEG_EXPR, /* var op arg */
+    TMPL_SEG_RAND, /* uniform in [arg, arg2] */
+    TMPL_SEG_CAP,  /* capture slot `off` */
+    TMPL_SEG_COL,  /* data column `off` */
 };
 
 struct tmpl_seg {
     uint8_t kind; /* enum tmpl_seg_kind */
-    uint8_t var;  /* TMPL_SEG_VAR: enum tmpl_var */
+    uint8_t var;  /* TMPL_SEG_VAR, TMPL_SEG_EXPR: enum tmpl_var */
+    uint8_t op;   /* TMPL_SEG_EXPR: + - * / % */
     uint32_t off, len;
+    uint64_t arg, arg2;
 };
 
 /* Caller-allocated; tmpl_compile fills it, tmpl_free releases what it
@@ -69,6 +95,7 @@ struct tmpl {
     const char *lit;
     uint32_t nsegs;
     uint32_t have;  /* bit (1u << var) per variable used */
+    uint64_t caps;  /* bit per capture slot used (slots < 64) */
     size_t max_len; /* longest rendering */
     bool matchable; /* see above */
 };
@@ -78,6 +105,10 @@ struct tmpl {
  * byte offset: "unknown variable 'conm' at offset 12 (known: conn, seq,
  * ts)". On failure t holds nothing to free. */
 int tmpl_compile(struct tmpl *t, const char *src, size_t len, char *err, size_t errlen);
+
+/* The same with scenario values (see above) from env (NULL: none). */
+int tmpl_compile_env(struct tmpl *t, const char *src, size_t len, const struct tmpl_env *env,
+                     char *err, size_t errlen);
 
 /* Release the compiled form; idempotent (t is zeroed). */
 void tmpl_free(struct tmpl *t);

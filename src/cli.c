@@ -79,6 +79,16 @@ static const struct option long_opts[] = {
 
 #define SHORT_OPTS ":c:t:d:n:H:m:R:qhvk"
 
+FILE *cli_err;
+
+int cli_opt_kind(const char *name)
+{
+    for (const struct option *o = long_opts; o->name; o++)
+        if (!strcmp(o->name, name))
+            return o->has_arg == required_argument;
+    return -1;
+}
+
 void cli_usage(FILE *f)
 {
     fputs("usage: stampede [options] URL\n"
@@ -179,7 +189,7 @@ static void cli_suggest(const char *arg)
         }
     }
     if (best)
-        fprintf(stderr, " (did you mean --%s?)", best);
+        fprintf(CLI_ERR, " (did you mean --%s?)", best);
 }
 
 static const char *opt_name(int id, char *buf, size_t len)
@@ -198,14 +208,14 @@ static enum cli_rc bad_value(int id, const char *val, const char *expect)
 {
     char name[40];
 
-    fprintf(stderr, "stampede: invalid value '%s' for %s: expected %s\n", val,
+    fprintf(CLI_ERR, "stampede: invalid value '%s' for %s: expected %s\n", val,
             opt_name(id, name, sizeof(name)), expect);
     return CLI_EXIT_USAGE;
 }
 
 static enum cli_rc bad_url(const char *url, const char *expect)
 {
-    fprintf(stderr, "stampede: invalid URL '%s': expected %s\n", url, expect);
+    fprintf(CLI_ERR, "stampede: invalid URL '%s': expected %s\n", url, expect);
     return CLI_EXIT_USAGE;
 }
 
@@ -228,11 +238,11 @@ static enum cli_rc parse_header(struct plan *p, const char *arg)
     if (!colon || colon == arg || strcspn(arg, " \t\r\n") < (size_t)(colon - arg))
         return bad_value('H', arg, "'Name: value'");
     if (p->nheaders == PLAN_MAX_HEADERS) {
-        fprintf(stderr, "stampede: too many -H headers (max %d)\n", PLAN_MAX_HEADERS);
+        fprintf(CLI_ERR, "stampede: too many -H headers (max %d)\n", PLAN_MAX_HEADERS);
         return CLI_EXIT_USAGE;
     }
     if ((size_t)(colon - arg) == 14 && !strncasecmp(arg, "content-length", 14)) {
-        fprintf(stderr, "stampede: invalid header '%s': Content-Length is set from --body or "
+        fprintf(CLI_ERR, "stampede: invalid header '%s': Content-Length is set from --body or "
                         "--body-file\n", arg);
         return CLI_EXIT_USAGE;
     }
@@ -256,7 +266,7 @@ static enum cli_rc read_body_file(struct plan *p, const char *path)
     p->body = NULL;
     err = units_read_file(path, 64 << 20, &p->body, &p->body_len);
     if (err) {
-        fprintf(stderr, "stampede: --body-file '%s': %s\n", path,
+        fprintf(CLI_ERR, "stampede: --body-file '%s': %s\n", path,
                 err == -EFBIG ? "larger than 64 MiB" : strerror(-err));
         return CLI_EXIT_USAGE;
     }
@@ -279,7 +289,7 @@ static enum cli_rc parse_stages_opt(struct plan *p, const char *arg)
     const char *at = arg;
 
     if (pace_parse_stages(arg, &p->pace, &at)) {
-        fprintf(stderr, "stampede: invalid value '%s' for --stages at '%s': expected "
+        fprintf(CLI_ERR, "stampede: invalid value '%s' for --stages at '%s': expected "
                         "DURATION:TARGET,... with all targets rates (1000/s) or all "
                         "connection counts (500)\n", arg, at);
         return CLI_EXIT_USAGE;
@@ -402,7 +412,7 @@ static enum cli_rc parse_url(struct plan *p, const char *url)
     p->scheme[rest - url] = 0;
     if (strcasecmp(p->scheme, "http") && strcasecmp(p->scheme, "ws") &&
         strcasecmp(p->scheme, "https") && strcasecmp(p->scheme, "wss")) {
-        fprintf(stderr, "stampede: unsupported URL scheme '%s' in '%s': http://, https://, "
+        fprintf(CLI_ERR, "stampede: unsupported URL scheme '%s' in '%s': http://, https://, "
                         "ws:// and wss:// are supported\n", p->scheme, url);
         return CLI_EXIT_USAGE;
     }
@@ -458,7 +468,7 @@ static enum cli_rc resolve(struct plan *p)
     snprintf(port, sizeof(port), "%u", p->port);
     rc = getaddrinfo(p->host, port, &hints, &res);
     if (rc) {
-        fprintf(stderr, "stampede: cannot resolve '%s': %s\n", p->host, gai_strerror(rc));
+        fprintf(CLI_ERR, "stampede: cannot resolve '%s': %s\n", p->host, gai_strerror(rc));
         return CLI_EXIT_RUNTIME;
     }
     memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
@@ -498,7 +508,7 @@ static void plan_defaults(struct plan *p)
 /* Settle what depends on several flags: threads, duration, the request. */
 static enum cli_rc model_error(const char *msg)
 {
-    fprintf(stderr, "stampede: %s\n", msg);
+    fprintf(CLI_ERR, "stampede: %s\n", msg);
     return CLI_EXIT_USAGE;
 }
 
@@ -612,7 +622,7 @@ static enum cli_rc plan_req_close(struct plan *p, struct http1_req_spec *spec)
     memcpy(p->req_close, p->req, plain);
     n = http1_req_build(p->req_close + plain, cap, spec);
     if (n < 0) {
-        fputs("stampede: cannot encode the closing request\n", stderr);
+        fputs("stampede: cannot encode the closing request\n", CLI_ERR);
         return CLI_EXIT_USAGE;
     }
     p->req_close_len = (size_t)n;
@@ -674,7 +684,7 @@ static enum cli_rc plan_finish(struct plan *p)
     if (n < 0) {
         free(target);
         free(one);
-        fprintf(stderr, "stampede: cannot encode the request: %s\n",
+        fprintf(CLI_ERR, "stampede: cannot encode the request: %s\n",
                 n == -EINVAL ? "the method, path or a header is not valid HTTP (control "
                                      "characters, spaces in the path, or a bad header name)"
                                    : "too large");
@@ -700,12 +710,12 @@ static enum cli_rc cli_unknown(int argc, char **argv)
     const char *bad = argv[optind - 1 < argc ? optind - 1 : argc - 1];
 
     if (optopt && optopt < 256) {
-        fprintf(stderr, "stampede: unknown option '-%c'", optopt);
+        fprintf(CLI_ERR, "stampede: unknown option '-%c'", optopt);
     } else {
-        fprintf(stderr, "stampede: unknown option '%s'", bad);
+        fprintf(CLI_ERR, "stampede: unknown option '%s'", bad);
         cli_suggest(bad);
     }
-    fputs("\nTry 'stampede --help'.\n", stderr);
+    fputs("\nTry 'stampede --help'.\n", CLI_ERR);
     return CLI_EXIT_USAGE;
 }
 
@@ -730,7 +740,7 @@ enum cli_rc cli_parse(int argc, char **argv, struct plan *p)
         case '?':
             return cli_unknown(argc, argv);
         case ':':
-            fprintf(stderr, "stampede: %s needs a value\n",
+            fprintf(CLI_ERR, "stampede: %s needs a value\n",
                     opt_name(optopt, name, sizeof(name)));
             return CLI_EXIT_USAGE;
         default:
@@ -740,11 +750,11 @@ enum cli_rc cli_parse(int argc, char **argv, struct plan *p)
         }
     }
     if (optind >= argc) {
-        fputs("stampede: missing URL\nTry 'stampede --help'.\n", stderr);
+        fputs("stampede: missing URL\nTry 'stampede --help'.\n", CLI_ERR);
         return CLI_EXIT_USAGE;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "stampede: more than one URL given: '%s', '%s'\nTry 'stampede --help'.\n",
+        fprintf(CLI_ERR, "stampede: more than one URL given: '%s', '%s'\nTry 'stampede --help'.\n",
                 argv[optind], argv[optind + 1]);
         return CLI_EXIT_USAGE;
     }

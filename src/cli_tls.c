@@ -19,7 +19,7 @@
 
 static enum cli_rc tls_bad(const char *opt, const char *val, const char *expect)
 {
-    fprintf(stderr, "stampede: %s: invalid value '%s': expected %s\n", opt, val, expect);
+    fprintf(CLI_ERR, "stampede: %s: invalid value '%s': expected %s\n", opt, val, expect);
     return CLI_EXIT_USAGE;
 }
 
@@ -28,11 +28,11 @@ static enum cli_rc tls_file(const char *opt, const char *path, const char **dst)
     struct stat st;
 
     if (stat(path, &st)) {
-        fprintf(stderr, "stampede: %s '%s': %s\n", opt, path, strerror(errno));
+        fprintf(CLI_ERR, "stampede: %s '%s': %s\n", opt, path, strerror(errno));
         return CLI_EXIT_USAGE;
     }
     if (S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "stampede: %s '%s': is a directory, not a PEM file\n", opt, path);
+        fprintf(CLI_ERR, "stampede: %s '%s': is a directory, not a PEM file\n", opt, path);
         return CLI_EXIT_USAGE;
     }
     *dst = path;
@@ -96,17 +96,17 @@ enum cli_rc cli_tls_finish(struct plan *p)
     if (!p->tls) {
         if (!p->tls_flags_given)
             return CLI_RUN;
-        fprintf(stderr, "stampede: TLS options apply to https:// and wss:// URLs only, not "
+        fprintf(CLI_ERR, "stampede: TLS options apply to https:// and wss:// URLs only, not "
                         "'%s'\n", p->url);
         return CLI_EXIT_USAGE;
     }
     if (p->tls_cfg.key && !p->tls_cfg.cert) {
-        fputs("stampede: --key needs --cert\n", stderr);
+        fputs("stampede: --key needs --cert\n", CLI_ERR);
         return CLI_EXIT_USAGE;
     }
     p->tls_ctx = tls_client_ctx_new(&p->tls_cfg, err, sizeof(err));
     if (!p->tls_ctx) {
-        fprintf(stderr, "stampede: %s\n", err);
+        fprintf(CLI_ERR, "stampede: %s\n", err);
         return CLI_EXIT_USAGE;
     }
     xtls_ctx_setup(p->tls_ctx, &p->tls_cfg);

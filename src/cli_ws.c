@@ -27,13 +27,13 @@
 
 static enum cli_rc ws_bad(const char *opt, const char *val, const char *expect)
 {
-    fprintf(stderr, "stampede: invalid value '%s' for --%s: expected %s\n", val, opt, expect);
+    fprintf(CLI_ERR, "stampede: invalid value '%s' for --%s: expected %s\n", val, opt, expect);
     return CLI_EXIT_USAGE;
 }
 
 static enum cli_rc ws_error(const char *msg)
 {
-    fprintf(stderr, "stampede: %s\n", msg);
+    fprintf(CLI_ERR, "stampede: %s\n", msg);
     return CLI_EXIT_USAGE;
 }
 
@@ -71,7 +71,7 @@ static enum cli_rc ws_read_file(struct plan *p, const char *path)
     p->ws_payload = NULL;
     err = units_read_file(path, CLI_WS_MAX_PAYLOAD, &p->ws_payload, &p->ws_payload_len);
     if (err) {
-        fprintf(stderr, "stampede: --ws-msg-file '%s': %s\n", path,
+        fprintf(CLI_ERR, "stampede: --ws-msg-file '%s': %s\n", path,
                 err == -EFBIG ? "larger than 16 MiB" : strerror(-err));
         return CLI_EXIT_USAGE;
     }
@@ -265,7 +265,7 @@ static enum cli_rc ws_payload(struct plan *p)
     if (!p->ws_tmpl)
         return CLI_EXIT_RUNTIME;
     if (tmpl_compile(p->ws_tmpl, p->ws_payload, p->ws_payload_len, err, sizeof(err))) {
-        fprintf(stderr, "stampede: invalid --ws-msg template: %s\n", err);
+        fprintf(CLI_ERR, "stampede: invalid --ws-msg template: %s\n", err);
         return CLI_EXIT_USAGE;
     }
     if (tmpl_has(p->ws_tmpl, TMPL_CONN) && tmpl_has(p->ws_tmpl, TMPL_SEQ) &&
@@ -290,7 +290,7 @@ static enum cli_rc ws_upgrade(struct plan *p, const char *target)
         return CLI_EXIT_RUNTIME;
     n = ws_upgrade_build(p->ws_upgrade, cap, &spec, &p->ws_key_off);
     if (n < 0) {
-        fprintf(stderr, "stampede: cannot encode the WebSocket upgrade: %s\n",
+        fprintf(CLI_ERR, "stampede: cannot encode the WebSocket upgrade: %s\n",
                 n == -EINVAL ? "a header is not valid (control characters, or one stampede "
                                "sets itself: Upgrade, Connection, Sec-WebSocket-*)"
                              : "too large");

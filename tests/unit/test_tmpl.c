@@ -283,8 +283,54 @@ static void t_cost(void)
     tmpl_free(&t);
 }
 
+/* Scenario values: expressions, rand(), captures and data columns. */
+static void t_env(void)
+{
+    static const char *const caps[] = {"token", "cart"};
+    static const char *const cols[] = {"user"};
+    const struct tmpl_env env = {caps, 2, cols, 1, 64};
+    const struct tmpl_str capv[] = {{"abc", 3}, {"c-9", 3}}, colv[] = {{"u17", 3}};
+    char out[256], err[160];
+    uint64_t rng = 42;
+    struct tmpl_vals v = {.conn = 57, .seq = 3, .caps = capv, .cols = colv, .rng = &rng};
+    struct tmpl t;
+    size_t n;
+
+    static const char expr[] = "/rooms/{{conn / 10}}/{{ conn%10 }}/{{seq+1}}/{{seq - 9}}/{{conn*2}}";
+
+    ok(!tmpl_compile_env(&t, expr, sizeof(expr) - 1, &env, err, sizeof(err)),
+       "expressions compile: %s", err);
+    n = tmpl_render(&t, out, sizeof(out), &v);
+    ok(n == 18 && !memcmp(out, "/rooms/5/7/4/0/114", 18), "expressions render '%.*s'", (int)n, out);
+    tmpl_free(&t);
+    ok(!tmpl_compile_env(&t, "Bearer {{token}} {{user}} {{cart}}", 34, &env, err, sizeof(err)),
+       "string slots compile: %s", err);
+    ok(t.caps == 3 && !t.matchable && t.max_len == 9 + 3 * 64, "slots summarised");
+    n = tmpl_render(&t, out, sizeof(out), &v);
+    ok(n == 18 && !memcmp(out, "Bearer abc u17 c-9", 18), "slots render '%.*s'", (int)n, out);
+    ok(tmpl_render(&t, out, 12, &v) == 0, "slot past the capacity refused");
+    tmpl_free(&t);
+    ok(!tmpl_compile_env(&t, "{{rand(5,7)}}", 13, &env, err, sizeof(err)), "rand compiles: %s", err);
+    for (int i = 0, bad = 0; i < 1000; i++) {
+        n = tmpl_render(&t, out, sizeof(out), &v);
+        bad += n != 1 || out[0] < '5' || out[0] > '7';
+        if (i == 999)
+            ok(!bad, "rand stays in [5, 7]");
+    }
+    tmpl_free(&t);
+    ok(tmpl_compile_env(&t, "{{conn / 0}}", 12, &env, err, sizeof(err)) &&
+       strstr(err, "division by zero"), "division by zero refused: %s", err);
+    ok(tmpl_compile_env(&t, "{{tokn}}", 8, &env, err, sizeof(err)) &&
+       strstr(err, "unknown variable 'tokn'"), "unknown name refused: %s", err);
+    ok(tmpl_compile_env(&t, "{{rand(9,1)}}", 13, &env, err, sizeof(err)), "rand(9,1) refused");
+    ok(tmpl_compile_env(&t, "{{conn ^ 2}}", 12, &env, err, sizeof(err)), "bad operator refused");
+    ok(tmpl_compile(&t, "{{conn / 10}}", 13, err, sizeof(err)), "no expressions without env");
+    ok(tmpl_compile(&t, "{{token}}", 9, err, sizeof(err)), "no slots without env");
+}
+
 int main(void)
 {
+    t_env();
     t_errors();
     t_render();
     t_capacity();
