@@ -29,6 +29,8 @@ enum cli_ws_opt {
     O_REQUESTS_PER_CONN,
     O_HOLD,
     O_SOURCE,
+    O_WS_EXPECT_CONTAINS,
+    O_WS_EXPECT_JSON,
 };
 
 #define CLI_WS_LONG_OPTS                                                   \
@@ -47,7 +49,9 @@ enum cli_ws_opt {
     {"sessions", required_argument, NULL, O_SESSIONS},                     \
     {"requests-per-conn", required_argument, NULL, O_REQUESTS_PER_CONN},   \
     {"hold", no_argument, NULL, O_HOLD},                                   \
-    {"source", required_argument, NULL, O_SOURCE}
+    {"source", required_argument, NULL, O_SOURCE},                         \
+    {"ws-expect-contains", required_argument, NULL, O_WS_EXPECT_CONTAINS}, \
+    {"ws-expect-json", required_argument, NULL, O_WS_EXPECT_JSON}
 
 #define CLI_WS_USAGE                                                                   \
     "websocket (ws:// URLs):\n"                                                        \
@@ -59,6 +63,9 @@ enum cli_ws_opt {
     "      --ws-rate R         per connection: one message per period (1/5s, 10/s)\n"  \
     "      --ws-subprotocol P  offer Sec-WebSocket-Protocol P\n"                       \
     "      --ws-max-msg SIZE   largest message accepted (default 16MiB)\n"             \
+    "      --ws-expect-contains S  a reply is the next message containing S\n"        \
+    "      --ws-expect-json F=V    a reply is the next message whose JSON field F\n"  \
+    "                          equals V (default: the echo of the message sent)\n"    \
     "      --ping D            send a ping every D per connection (ws_ping_rtt)\n"     \
     "sessions and connections:\n"                                                      \
     "      --reconnect         close after each session and connect again\n"           \

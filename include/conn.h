@@ -81,6 +81,7 @@ struct proto_ops {
 
 extern const struct proto_ops proto_http;
 extern const struct proto_ops proto_ws;
+extern const struct proto_ops proto_flow;
 
 /* Transport under the protocol: plain TCP or TLS (xtls.c). */
 struct xport_ops {

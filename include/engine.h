@@ -12,6 +12,7 @@
 
 #include "plan.h"
 #include "stats.h"
+#include "thresh.h"
 
 enum exit_code {
     EXIT_OK = 0,
@@ -42,7 +43,13 @@ struct result {
     uint64_t slab_base, slab_peak; /* kernel slab, same moments */
     uint64_t syn_retrans;      /* host-wide SYN retransmits during the run */
     uint64_t ws_contexts;      /* WebSocket contexts allocated (pool high-water marks) */
+    /* thresholds judged on this result (set by main before reporting) */
+    const struct thr *thr;
+    uint32_t nthr;
 };
+
+/* Release what a result owns (flow statistics). */
+void result_fini(struct result *r);
 
 /* Run the plan to the end. Returns the exit code (also in r->exit_code);
  * the result is filled whenever the workers ran, even when interrupted. */

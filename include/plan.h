@@ -22,6 +22,8 @@
 #define PLAN_MAX_SOURCES 256
 
 struct tmpl;
+struct flow;
+struct jscan_path;
 
 struct plan {
     /* target */
@@ -93,6 +95,17 @@ struct plan {
     char *ws_upgrade;       /* the upgrade request with a placeholder key */
     size_t ws_upgrade_len;
     size_t ws_key_off;
+
+    /* WebSocket scenario steps (owned by the scenario loader) */
+    struct tmpl *ws_path_tmpl; /* ws_connect path with {{...}}: rendered per connection */
+    char *ws_expect;        /* expect contains: a reply is the first message holding it */
+    size_t ws_expect_len;
+    struct jscan_path *ws_expect_path; /* expect json: FIELD equals ws_expect */
+    char *ws_expect_field;  /* the FIELD text ws_expect_path points into */
+    char ws_metric[48];     /* the send->expect metric's name (default ws_msg_rtt) */
+
+    /* multi-step HTTP flow (scenario steps), see flow.h; owned by the loader */
+    const struct flow *flow;
 
     /* TLS (https://, wss://), see xtls.h */
     bool tls;

@@ -76,7 +76,10 @@ struct stats_tls_neg {
     uint64_t n;
 };
 
+struct flow_stats;
+
 struct wstats {
+    struct flow_stats *flow; /* scenario steps (flow.h); NULL without */
     uint64_t requests;      /* sent (handed to the kernel) */
     uint64_t responses;     /* complete responses, any status */
     uint64_t bytes_out;

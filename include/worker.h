@@ -97,6 +97,10 @@ struct worker {
     uint32_t ws_alloc;       /* allocated (the pool's high-water mark) */
     char *ws_scratch;        /* a rendered template message */
     uint32_t ws_scratch_cap;
+    /* scenario flows (flow.c): per-connection state and buffers */
+    void *flow_state;        /* struct fconn[nconns] */
+    char *flow_mem;
+    uint64_t flow_rr;        /* round-robin data rows handed out */
     /* TLS state: a pool, attached from connect to close (xtls.c) */
     struct xtls *tls_free;
     uint32_t tls_out_cap;    /* ciphertext output buffer of a state */

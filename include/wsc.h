@@ -31,6 +31,9 @@
 struct worker;
 struct conn;
 
+/* Longest rendering of a scenario's ws_connect path. */
+#define WSC_PATH_MAX 1024
+
 int wsc_pool_init(struct worker *w);
 void wsc_pool_fini(struct worker *w);
 

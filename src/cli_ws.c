@@ -9,6 +9,8 @@
  */
 #include "cli_ws.h"
 
+#include "jscan.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -139,6 +141,28 @@ static enum cli_rc ws_opt_dur(const char *opt, const char *arg, uint64_t *out)
     return CLI_RUN;
 }
 
+/* --ws-expect-json FIELD=VALUE */
+static enum cli_rc ws_parse_expect_json(struct plan *p, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char err[160];
+
+    if (!eq || eq == arg)
+        return ws_bad("ws-expect-json", arg, "FIELD=VALUE, e.g. type=vote or data.id=7");
+    free(p->ws_expect);
+    free(p->ws_expect_path);
+    free(p->ws_expect_field);
+    p->ws_expect_field = strndup(arg, (size_t)(eq - arg));
+    p->ws_expect = strdup(eq + 1);
+    p->ws_expect_len = strlen(eq + 1);
+    p->ws_expect_path = malloc(sizeof(*p->ws_expect_path));
+    if (!p->ws_expect || !p->ws_expect_path || !p->ws_expect_field)
+        return CLI_EXIT_RUNTIME;
+    if (jscan_compile(p->ws_expect_path, p->ws_expect_field, err, sizeof(err)))
+        return ws_bad("ws-expect-json", arg, err);
+    return CLI_RUN;
+}
+
 enum cli_rc cli_ws_opt(struct plan *p, int c, const char *arg)
 {
     uint64_t v;
@@ -198,6 +222,15 @@ enum cli_rc cli_ws_opt(struct plan *p, int c, const char *arg)
         return CLI_RUN;
     case O_SOURCE:
         return ws_parse_sources(p, arg);
+    case O_WS_EXPECT_CONTAINS:
+        if (!*arg)
+            return ws_bad("ws-expect-contains", arg, "a non-empty string");
+        free(p->ws_expect);
+        p->ws_expect = strdup(arg);
+        p->ws_expect_len = strlen(arg);
+        return p->ws_expect ? CLI_RUN : CLI_EXIT_RUNTIME;
+    case O_WS_EXPECT_JSON:
+        return ws_parse_expect_json(p, arg);
     }
     return CLI_EXIT_USAGE;
 }
@@ -206,7 +239,7 @@ enum cli_rc cli_ws_opt(struct plan *p, int c, const char *arg)
 static enum cli_rc ws_check(const struct plan *p)
 {
     bool ws_only = p->ws_msg_given || p->ws_msg_size || p->ws_binary || p->ws_period_ns ||
-                   p->ws_subprotocol || p->ws_msgs_per_conn_given || p->ws_max_msg;
+                   p->ws_subprotocol || p->ws_msgs_per_conn_given || p->ws_max_msg || p->ws_expect;
 
     if (!p->ws && ws_only)
         return ws_error("--ws-* options need a ws:// URL");
@@ -264,7 +297,8 @@ static enum cli_rc ws_payload(struct plan *p)
     p->ws_tmpl = calloc(1, sizeof(*p->ws_tmpl));
     if (!p->ws_tmpl)
         return CLI_EXIT_RUNTIME;
-    if (tmpl_compile(p->ws_tmpl, p->ws_payload, p->ws_payload_len, err, sizeof(err))) {
+    if (tmpl_compile_env(p->ws_tmpl, p->ws_payload, p->ws_payload_len, &(struct tmpl_env){0},
+                         err, sizeof(err))) {
         fprintf(CLI_ERR, "stampede: invalid --ws-msg template: %s\n", err);
         return CLI_EXIT_USAGE;
     }
@@ -353,6 +387,11 @@ enum cli_rc cli_ws_finish(struct plan *p, const char *target)
 
 void cli_ws_fini(struct plan *p)
 {
+    free(p->ws_expect);
+    free(p->ws_expect_path);
+    free(p->ws_expect_field);
+    p->ws_expect = p->ws_expect_field = NULL;
+    p->ws_expect_path = NULL;
     if (p->ws_tmpl) {
         tmpl_free(p->ws_tmpl);
         free(p->ws_tmpl);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flow.h"
 #include "series.h"
 #include "sysinfo.h"
 #include "worker.h"
@@ -128,6 +129,12 @@ static void engine_give_up(const struct plan *p, struct engine_ctl *ctl, struct 
         atomic_store(&ctl->stop, ENGINE_STOP_GRACEFUL);
 }
 
+/* Stop signals, shared by every engine of the process (a scenario file
+ * runs one engine per scenario at the same time, and a signal reaches only
+ * one of their sigtimedwait calls). */
+static atomic_int engine_sig_count;
+static atomic_int engine_sig_first;
+
 /* Wait for the workers, turning signals into stop requests. */
 static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct result *r,
                             struct series_reader *sr)
@@ -151,14 +158,14 @@ static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct
             series_poll(sr, false);
         engine_sample_memory(r);
         engine_give_up(p, ctl, r);
-        if (sig <= 0)
-            continue;
-        if (!first) {
-            first = sig;
+        if (sig > 0 && atomic_fetch_add(&engine_sig_count, 1) == 0)
+            atomic_store(&engine_sig_first, sig);
+        if (atomic_load(&engine_sig_count) >= 1 && !first) {
+            first = atomic_load(&engine_sig_first) ?: SIGINT;
             atomic_store(&ctl->stop, ENGINE_STOP_GRACEFUL);
-        } else {
-            atomic_store(&ctl->stop, ENGINE_STOP_ABORT);
         }
+        if (atomic_load(&engine_sig_count) >= 2)
+            atomic_store(&ctl->stop, ENGINE_STOP_ABORT);
     }
     return first;
 }
@@ -169,6 +176,8 @@ static void engine_collect(const struct plan *p, struct worker *ws, struct resul
     bool all_full = true;
 
     stats_init(&r->total);
+    if (p->flow)
+        r->total.flow = flow_stats_new(p->flow); /* freed by result_fini */
     r->threads = p->threads;
     r->ring_flags = ws[0].ring_flags;
     for (uint32_t i = 0; i < p->threads; i++) {
@@ -394,4 +403,10 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
     free(rings);
     pthread_barrier_destroy(&ctl.start);
     return r->exit_code;
+}
+
+void result_fini(struct result *r)
+{
+    flow_stats_free(r->total.flow);
+    r->total.flow = NULL;
 }

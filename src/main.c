@@ -1,69 +1,401 @@
 /*
- * main.c - parse, run, report, exit. Exit codes: 0 ok, 1 runtime failure,
- * 2 usage or config error, 130 interrupted (report still written).
+ * main.c - commands, runs, reports, verdicts.
+ *
+ *   stampede [flags] URL            one load from flags
+ *   stampede run FILE [flags]       the scenarios of a file, at the same time
+ *   stampede validate FILE...       check files, send nothing
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 99 a
+ * threshold or the baseline budget failed, 130 interrupted (the report is
+ * still written).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ci.h"
 #include "cli.h"
 #include "engine.h"
+#include "metrics.h"
 #include "report.h"
+#include "report_flow.h"
+#include "scenario.h"
 #include "sysinfo.h"
 
-int main(int argc, char **argv)
+#define EXIT_THRESHOLDS 99
+
+struct run_one {
+    const char *name;
+    const struct plan *plan;
+    struct result *r;
+    FILE *ts_out;
+    pthread_t thread;
+};
+
+struct verdict {
+    struct thr thr[SCEN_MAX_THRESHOLDS + CI_MAX_THR];
+    uint32_t nthr;
+    uint32_t failed;
+    int regressions;
+};
+
+static void *run_thread(void *arg)
+{
+    struct run_one *o = arg;
+
+    engine_run(o->plan, o->r, o->ts_out);
+    return NULL;
+}
+
+/* Run every plan at the same time (one engine each). */
+static void run_all(struct run_one *runs, uint32_t n)
+{
+    sigset_t set, old;
+
+    if (n == 1) {
+        engine_run(runs[0].plan, runs[0].r, runs[0].ts_out);
+        return;
+    }
+    /* signals stay blocked here: the engines take them with sigtimedwait */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    for (uint32_t i = 0; i < n; i++)
+        if (pthread_create(&runs[i].thread, NULL, run_thread, &runs[i])) {
+            fputs("stampede: cannot start a scenario thread\n", stderr);
+            exit(1);
+        }
+    for (uint32_t i = 0; i < n; i++)
+        pthread_join(runs[i].thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The JSON result: one scenario's as it is; several nested by name. */
+static int write_json(const char *path, struct run_one *runs, uint32_t n, int code,
+                      const struct verdict *v)
+{
+    FILE *f;
+    int err = 0;
+
+    if (n == 1)
+        return report_json_file(path, runs[0].plan, runs[0].r);
+    f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!f)
+        return -errno;
+    fprintf(f, "{\"schema\":\"%s\",\"exit_code\":%d,\"scenarios\":{", REPORT_SCHEMA, code);
+    for (uint32_t i = 0; i < n; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "", runs[i].name);
+        runs[i].r->nthr = 0; /* judged on the whole run, below */
+        report_json(f, runs[i].plan, runs[i].r);
+    }
+    fputs("},\"thresholds\":[", f);
+    for (uint32_t i = 0; i < v->nthr; i++) {
+        const struct thr *t = &v->thr[i];
+
+        /* metric names and expressions are checked: no quotes or controls */
+        fprintf(f, "%s{\"metric\":\"%s\",\"expr\":\"%s\",\"passed\":%s,\"actual\":", i ? "," : "",
+                t->metric, t->expr, t->passed ? "true" : "false");
+        if (t->missing)
+            fputs("null", f);
+        else
+            fprintf(f, "%.17g", t->actual);
+        fprintf(f, ",\"bound\":%.17g}", t->bound);
+    }
+    fputs("]}\n", f);
+    if (ferror(f))
+        err = -EIO;
+    if (f != stdout && fclose(f) && !err)
+        err = -errno;
+    return err;
+}
+
+static int worst(int a, int b)
+{
+    static const int rank[] = {0, EXIT_THRESHOLDS, 1, 130};
+
+    for (int i = 3; i >= 0; i--)
+        if (a == rank[i] || b == rank[i])
+            return rank[i];
+    return a ? a : b;
+}
+
+/* After the run: judge, report, write the outputs; returns the exit code. */
+static int finish(struct run_one *runs, uint32_t n, const struct scen_file *sf,
+                  struct ci_opts *ci, const char *json_path, bool quiet, const char *title)
+{
+    static struct metric_set ms;
+    static struct verdict v;
+    FILE *out = json_path && !strcmp(json_path, "-") ? stderr : stdout;
+    int code = 0;
+
+    memset(&ms, 0, sizeof(ms));
+    memset(&v, 0, sizeof(v));
+    for (uint32_t i = 0; i < n; i++) {
+        char tag[96];
+
+        snprintf(tag, sizeof(tag), "scenario:%s", runs[i].name);
+        metrics_add(&ms, runs[i].plan, runs[i].r, n > 1 ? tag : NULL);
+        code = worst(code, runs[i].r->exit_code);
+    }
+    for (uint32_t i = 0; sf && i < sf->nthr; i++)
+        v.thr[v.nthr++] = sf->thr[i];
+    for (uint32_t i = 0; i < ci->nthr; i++)
+        v.thr[v.nthr++] = ci->thr[i];
+    v.failed = metrics_judge(&ms, v.thr, v.nthr);
+    v.regressions = ci_baseline(ci, &ms);
+    if (v.regressions < 0)
+        code = worst(code, 2);
+    else if ((v.failed || v.regressions) && code == 0)
+        code = EXIT_THRESHOLDS;
+    for (uint32_t i = 0; i < n; i++) {
+        runs[i].r->thr = v.thr;
+        runs[i].r->nthr = v.nthr;
+        if (quiet)
+            continue;
+        if (n > 1)
+            fprintf(out, "\n== scenario %s ==\n", runs[i].name);
+        report_text(out, runs[i].plan, runs[i].r);
+    }
+    if (!quiet) {
+        report_thresholds_text(out, v.thr, v.nthr);
+        ci_regressions_text(out, ci);
+    } else if (code == EXIT_THRESHOLDS) {
+        fprintf(stderr, "stampede: %u thresholds failed\n", v.failed);
+    }
+    if (json_path) {
+        int err = write_json(json_path, runs, n, code, &v);
+
+        if (err) {
+            fprintf(stderr, "stampede: cannot write %s: %s\n", json_path, strerror(-err));
+            code = worst(code, 1);
+        }
+    }
+    if (ci->junit && ci_junit(ci, title, v.thr, v.nthr, &ms)) {
+        fprintf(stderr, "stampede: cannot write --junit %s: %s\n", ci->junit, strerror(errno));
+        code = worst(code, 1);
+    }
+    if (ci->summary_md && ci_summary_md(ci, title, v.thr, v.nthr, &ms, code)) {
+        fprintf(stderr, "stampede: cannot write --summary-md %s: %s\n", ci->summary_md,
+                strerror(errno));
+        code = worst(code, 1);
+    }
+    metrics_fini(&ms);
+    return code;
+}
+
+static FILE *open_ts(const struct plan *p, int *code)
+{
+    FILE *f;
+
+    if (!p->timeseries_path)
+        return NULL;
+    f = fopen(p->timeseries_path, "w");
+    if (!f) {
+        fprintf(stderr, "stampede: cannot write --timeseries %s: %s\n", p->timeseries_path,
+                strerror(errno));
+        *code = 2;
+    }
+    return f;
+}
+
+static int cmd_flags(int argc, char **argv, struct ci_opts *ci)
 {
     static struct plan plan;
-    struct result *r;
-    FILE *ts_out = NULL;
-    int code;
+    struct run_one run = {.name = "default", .plan = &plan};
+    int code = 0;
 
-    /* a peer closing mid-send must never kill the process */
-    signal(SIGPIPE, SIG_IGN);
     switch (cli_parse(argc, argv, &plan)) {
     case CLI_RUN:
         break;
     case CLI_EXIT_OK:
-        return EXIT_OK;
+        return 0;
     case CLI_EXIT_RUNTIME:
-        return EXIT_RUNTIME;
+        return 1;
     default:
-        return EXIT_USAGE;
+        return 2;
     }
-    r = malloc(sizeof(*r));
-    if (!r) {
-        fputs("stampede: out of memory\n", stderr);
-        return EXIT_RUNTIME;
-    }
-    if (plan.timeseries_path) {
-        ts_out = fopen(plan.timeseries_path, "w");
-        if (!ts_out) {
-            fprintf(stderr, "stampede: cannot write --timeseries %s: %s\n",
-                    plan.timeseries_path, strerror(errno));
-            free(r);
-            return EXIT_USAGE;
+    for (uint32_t i = 0; i < ci->nthr; i++) {
+        char why[256];
+
+        if (!metrics_known(NULL, ci->thr[i].metric, why, sizeof(why))) {
+            fprintf(stderr, "stampede: --threshold: %s\n", why);
+            return 2;
         }
+    }
+    run.r = calloc(1, sizeof(*run.r));
+    run.ts_out = open_ts(&plan, &code);
+    if (!run.r || code) {
+        free(run.r);
+        return run.r ? code : 1;
     }
     sysinfo_check(stderr, &plan);
-    code = engine_run(&plan, r, ts_out);
-    if (ts_out && fclose(ts_out) && code == EXIT_OK)
-        code = EXIT_RUNTIME;
-    if (!plan.quiet)
-        report_text(plan.json_path && !strcmp(plan.json_path, "-") ? stderr : stdout, &plan, r);
-    else if (code != EXIT_OK)
-        fprintf(stderr, "stampede: %s\n", r->exit_reason);
-    if (plan.json_path) {
-        int err = report_json_file(plan.json_path, &plan, r);
-
-        if (err) {
-            fprintf(stderr, "stampede: cannot write %s: %s\n", plan.json_path, strerror(-err));
-            if (code == EXIT_OK)
-                code = EXIT_RUNTIME;
-        }
-    }
-    free(r);
+    engine_run(&plan, run.r, run.ts_out);
+    if (run.ts_out && fclose(run.ts_out) && run.r->exit_code == 0)
+        run.r->exit_code = 1;
+    code = finish(&run, 1, NULL, ci, plan.json_path, plan.quiet, "stampede");
+    result_fini(run.r);
+    free(run.r);
     plan_fini(&plan);
     return code;
+}
+
+/* Does this flag take the next argument as its value? */
+static bool flag_takes_value(const char *a)
+{
+    if (a[0] == '-' && a[1] == '-') {
+        char name[64];
+
+        if (strchr(a, '='))
+            return false;
+        snprintf(name, sizeof(name), "%s", a + 2);
+        return cli_opt_kind(name) == 1;
+    }
+    return a[0] == '-' && a[1] && !a[2] && strchr("ctdnHmR", a[1]);
+}
+
+struct run_args {
+    const char *file;
+    const char *json;
+    bool quiet;
+    struct scen_opts so;
+    char *flags[256];
+};
+
+static int run_args(int argc, char **argv, struct run_args *ra)
+{
+    memset(ra, 0, sizeof(*ra));
+    ra->so.flags = ra->flags;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "--set") || !strncmp(a, "--set=", 6)) {
+            const char *v = a[5] ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
+
+            if (!v || ra->so.nsets == SCEN_MAX_SETS) {
+                fputs("stampede: --set needs dotted.path=value\n", stderr);
+                return 2;
+            }
+            ra->so.sets[ra->so.nsets++] = v;
+        } else if (!strcmp(a, "--json") || !strncmp(a, "--json=", 7)) {
+            ra->json = a[6] ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!ra->json) {
+                fputs("stampede: --json needs a value\n", stderr);
+                return 2;
+            }
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            ra->quiet = true;
+        } else if (a[0] != '-' && !ra->file) {
+            ra->file = a;
+        } else if (a[0] != '-') {
+            fprintf(stderr, "stampede: run takes one file ('%s' and '%s' given)\n", ra->file, a);
+            return 2;
+        } else if (ra->so.nflags + 2 < 256) {
+            char name[64];
+            const char *eq = strchr(a, '=');
+
+            snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a) - 2),
+                     a + 2);
+            ra->so.load_flags |= (a[1] == '-' && scen_is_load_flag(name)) ||
+                                 (a[1] != '-' && strchr("ctdnR", a[1]));
+            ra->flags[ra->so.nflags++] = (char *)a;
+            if (flag_takes_value(a) && i + 1 < argc)
+                ra->flags[ra->so.nflags++] = argv[++i];
+        }
+    }
+    if (!ra->file) {
+        fputs("usage: stampede run FILE [--set key=value]... [flags]\n", stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv, struct ci_opts *ci)
+{
+    static struct scen_file sf;
+    static struct run_args ra;
+    struct run_one runs[SCEN_MAX] = {{0}};
+    int code = run_args(argc, argv, &ra);
+
+    if (code)
+        return code;
+    code = scen_load(&sf, ra.file, &ra.so, stderr);
+    if (code)
+        return code;
+    for (uint32_t i = 0; i < ci->nthr; i++) {
+        char why[256];
+
+        if (!metrics_known(&sf, ci->thr[i].metric, why, sizeof(why))) {
+            fprintf(stderr, "stampede: --threshold: %s\n", why);
+            scen_free(&sf);
+            return 2;
+        }
+    }
+    for (uint32_t i = 0; i < sf.n; i++) {
+        runs[i].name = sf.s[i].name;
+        runs[i].plan = &sf.s[i].plan;
+        runs[i].r = calloc(1, sizeof(*runs[i].r));
+        if (!runs[i].r) {
+            fputs("stampede: out of memory\n", stderr);
+            return 1;
+        }
+        sysinfo_check(stderr, &sf.s[i].plan);
+    }
+    if (sf.n == 1)
+        runs[0].ts_out = open_ts(runs[0].plan, &code);
+    if (code)
+        return code;
+    run_all(runs, sf.n);
+    if (runs[0].ts_out)
+        fclose(runs[0].ts_out);
+    code = finish(runs, sf.n, &sf, ci, ra.json, ra.quiet, sf.title[0] ? sf.title : ra.file);
+    for (uint32_t i = 0; i < sf.n; i++) {
+        result_fini(runs[i].r);
+        free(runs[i].r);
+    }
+    scen_free(&sf);
+    return code;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    static struct scen_file sf;
+    struct scen_opts so = {.validate_only = true};
+    int code = 0;
+
+    if (!argc) {
+        fputs("usage: stampede validate FILE...\n", stderr);
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        int rc = scen_load(&sf, argv[i], &so, stderr);
+
+        if (!rc) {
+            printf("%s: ok (%u scenario%s, %u threshold%s)\n", argv[i], sf.n, sf.n == 1 ? "" : "s",
+                   sf.nthr, sf.nthr == 1 ? "" : "s");
+            scen_free(&sf);
+        }
+        code = rc > code ? rc : code;
+    }
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    static struct ci_opts ci;
+    int rc;
+
+    /* a peer closing mid-send must never kill the process */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && !strcmp(argv[1], "validate"))
+        return cmd_validate(argc - 2, argv + 2);
+    rc = ci_extract(&ci, &argc, argv);
+    if (rc)
+        return rc;
+    if (argc > 1 && !strcmp(argv[1], "run"))
+        return cmd_run(argc - 2, argv + 2, &ci);
+    return cmd_flags(argc, argv, &ci);
 }

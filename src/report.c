@@ -8,6 +8,8 @@
  */
 #include "report.h"
 
+#include "report_flow.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -224,7 +226,10 @@ void report_text(FILE *f, const struct plan *p, const struct result *r)
     for (size_t i = 0; i < NPCT; i++)
         fprintf(f, " %9s", pct_name[i]);
     fprintf(f, " %9s\n", "max");
-    report_text_latency_row(f, p->ws ? "ws_msg_rtt" : "http_req_duration", &r->total.req_duration);
+    report_text_latency_row(f, p->ws ? (p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt")
+                                     : "http_req_duration",
+                            &r->total.req_duration);
+    report_flow_text_latency(f, p, r);
     if (p->open_loop) {
         report_text_latency_row(f, "service_time", &r->total.service_time);
         report_text_latency_row(f, "send_lag", &r->total.send_lag);
@@ -233,6 +238,7 @@ void report_text(FILE *f, const struct plan *p, const struct result *r)
     report_ws_text_latency(f, p, r);
     report_tls_text_latency(f, p, r);
     fputc('\n', f);
+    report_flow_text(f, p, r);
     text_verdict(f, p, r);
     fprintf(f, "\n  %s (exit %d)\n", r->exit_reason, r->exit_code);
     fflush(f);
@@ -464,8 +470,11 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     json_generator(&j, p, r);
     report_ws_json_capacity(&j, p, r);
     json_obj_begin(&j, "metrics");
-    report_json_metric(&j, p->ws ? "ws_msg_rtt" : "http_req_duration", &r->total.req_duration);
+    report_json_metric(&j, p->ws ? (p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt")
+                                 : "http_req_duration",
+                       &r->total.req_duration);
     report_json_metric(&j, "connect_time", &r->total.connect_time);
+    report_flow_json_metrics(&j, p, r);
     report_ws_json_metrics(&j, p, r);
     report_tls_json_metrics(&j, p, r);
     if (p->open_loop) {
@@ -473,6 +482,8 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
         report_json_metric(&j, "send_lag", &r->total.send_lag);
     }
     json_obj_end(&j);
+    report_flow_json(&j, p, r);
+    report_thresholds_json(&j, r->thr, r->nthr);
     json_obj_end(&j);
     json_end(&j);
 }

@@ -5,6 +5,8 @@
  */
 #include "stats.h"
 
+#include "flow.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -49,6 +51,8 @@ void stats_init(struct wstats *s)
     hist_init(&s->connect_time);
     hist_init(&s->service_time);
     hist_init(&s->send_lag);
+    if (s->flow)
+        flow_stats_reset(s->flow);
 }
 
 void stats_reset_requests(struct wstats *s)
@@ -155,6 +159,8 @@ static void stats_tls_merge(struct wstats *dst, const struct wstats *src)
 
 void stats_merge(struct wstats *dst, const struct wstats *src)
 {
+    if (dst->flow && src->flow)
+        flow_stats_merge(dst->flow, src->flow);
     dst->requests += src->requests;
     dst->responses += src->responses;
     dst->bytes_out += src->bytes_out;

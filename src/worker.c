@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "flow.h"
 #include "load.h"
 #include "wsc.h"
 #include "xtls.h"
@@ -51,7 +52,7 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
     w->plan = p;
     w->ctl = ctl;
     w->xp = p->tls ? &xport_tls : &xport_plain;
-    w->proto = p->ws ? &proto_ws : &proto_http;
+    w->proto = p->ws ? &proto_ws : p->flow ? &proto_flow : &proto_http;
     w->sess_quota = sess_quota;
     w->nconns = nconns;
     w->ninit = ninit;
@@ -59,13 +60,15 @@ int worker_init(struct worker *w, uint32_t id, const struct plan *p, struct engi
     w->cpu = p->ncpus ? p->cpus[id % p->ncpus] : -1;
     w->rng = (p->seed ^ (0x9E3779B97F4A7C15ull * (id + 1))) | 1;
     stats_init(&w->stats);
+    if (p->flow && !(w->stats.flow = flow_stats_new(p->flow)))
+        return -ENOMEM;
     w->conns = calloc(nconns ? nconns : 1, sizeof(*w->conns));
     w->ts = calloc((size_t)(nconns ? nconns : 1) * p->pipeline, sizeof(*w->ts));
     w->ts_sent = calloc((size_t)(nconns ? nconns : 1) * p->pipeline, sizeof(*w->ts_sent));
     w->stamp_list = calloc(nconns ? nconns : 1, sizeof(*w->stamp_list));
     w->series = series_ring_new();
     if (!w->conns || !w->ts || !w->ts_sent || !w->stamp_list || !w->series || load_init(w) ||
-        (p->ws && wsc_pool_init(w)) || (p->tls && xtls_pool_init(w))) {
+        (p->ws && wsc_pool_init(w)) || (p->flow && flow_pool_init(w)) || (p->tls && xtls_pool_init(w))) {
         worker_fini(w);
         return -ENOMEM;
     }
@@ -81,6 +84,10 @@ void worker_fini(struct worker *w)
         xtls_pool_fini(w);
     if (w->plan->ws)
         wsc_pool_fini(w);
+    if (w->plan->flow)
+        flow_pool_fini(w);
+    flow_stats_free(w->stats.flow);
+    w->stats.flow = NULL;
     load_fini(w);
     series_ring_free(w->series);
     w->series = NULL;
@@ -108,7 +115,9 @@ static void worker_stamp_one(struct worker *w, struct conn *c, uint32_t j, uint6
     uint64_t lag;
 
     c->ts_sent[j] = t;
-    if (!w->plan->open_loop) {
+    if (!w->plan->open_loop || w->plan->flow) {
+        /* a flow step is timed from its actual send; its iteration from
+         * the intended start (flow.c) */
         c->ts[j] = t;
         return;
     }

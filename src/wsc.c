@@ -11,6 +11,8 @@
  */
 #include "wsc.h"
 
+#include "jscan.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,8 +58,8 @@ int wsc_pool_init(struct worker *w)
         cap = (msg + 14) * p->pipeline;
     if (cap > (1u << 20))
         cap = 1u << 20;
-    if (cap < p->ws_upgrade_len)
-        cap = p->ws_upgrade_len;
+    if (cap < p->ws_upgrade_len + WSC_PATH_MAX)
+        cap = p->ws_upgrade_len + WSC_PATH_MAX;
     w->ws_out_cap = (uint32_t)cap;
     w->ws_scratch_cap = (uint32_t)(msg ? msg : 1);
     w->ws_scratch = malloc(w->ws_scratch_cap);
@@ -364,6 +366,30 @@ static void wsc_flush(struct conn *c)
     wsc_maybe_detach(c);
 }
 
+/* The upgrade request with a fresh key; a scenario's ws_connect path
+ * template is rendered for this connection in place of the URL's path
+ * (the plan's upgrade reads "GET / HTTP/1.1..."). */
+static size_t wsc_upgrade(struct conn *c, struct wsx *x)
+{
+    struct worker *w = c->w;
+    const struct plan *p = w->plan;
+    size_t shift = 0, path_end = 5; /* after "GET /" */
+
+    ws_make_key(worker_rand(w), worker_rand(w), x->key);
+    if (p->ws_path_tmpl) {
+        struct tmpl_vals v = {.conn = wsc_conn_id(c), .ts = w->now / 1000, .rng = &w->rng};
+        size_t n = tmpl_render(p->ws_path_tmpl, x->out + 4, WSC_PATH_MAX, &v);
+
+        memcpy(x->out, "GET ", 4);
+        memcpy(x->out + 4 + n, p->ws_upgrade + path_end, p->ws_upgrade_len - path_end);
+        shift = 4 + n - path_end;
+    } else {
+        memcpy(x->out, p->ws_upgrade, p->ws_upgrade_len);
+    }
+    memcpy(x->out + p->ws_key_off + shift, x->key, WS_KEY_LEN);
+    return p->ws_upgrade_len + shift;
+}
+
 static void wsc_on_open(struct conn *c)
 {
     struct worker *w = c->w;
@@ -375,12 +401,11 @@ static void wsc_on_open(struct conn *c)
         conn_close(c, true);
         return;
     }
-    memcpy(x->out, p->ws_upgrade, p->ws_upgrade_len);
-    ws_make_key(worker_rand(w), worker_rand(w), x->key);
-    memcpy(x->out + p->ws_key_off, x->key, WS_KEY_LEN);
+    size_t len = wsc_upgrade(c, x);
+
     c->flags |= CONN_F_HANDSHAKE;
     c->next_ns = w->now; /* handshake start */
-    conn_write(c, x->out, (uint32_t)p->ws_upgrade_len);
+    conn_write(c, x->out, (uint32_t)len);
     wsc_arm(c);
 }
 
@@ -514,6 +539,17 @@ static bool wsc_matched(const struct plan *p)
     return p->ws_tmpl && tmpl_has(p->ws_tmpl, TMPL_CONN) && tmpl_has(p->ws_tmpl, TMPL_SEQ);
 }
 
+/* A scenario's expect: a substring, or a JSON field's value. */
+static bool wsc_expected(const struct plan *p, const char *msg, size_t len)
+{
+    struct jscan_val v;
+
+    if (!p->ws_expect_path)
+        return memmem(msg, len, p->ws_expect, p->ws_expect_len) != NULL;
+    return jscan_find(p->ws_expect_path, msg, len, &v) &&
+           jscan_equals(&v, p->ws_expect, p->ws_expect_len);
+}
+
 static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len)
 {
     struct conn *c = user;
@@ -524,7 +560,10 @@ static void wsc_on_msg(void *user, int opcode, const uint8_t *data, size_t len)
 
     (void)opcode;
     w->stats.ws_msgs_received++;
-    if (wsc_matched(p)) {
+    if (p->ws_expect) {
+        /* expect: the first message that matches answers the oldest in flight */
+        reply = c->in_flight && wsc_expected(p, (const char *)data, len);
+    } else if (wsc_matched(p)) {
         bool ours = tmpl_match(p->ws_tmpl, (const char *)data, len, &v) &&
                     v.conn == wsc_conn_id(c);
 
