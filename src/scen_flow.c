@@ -205,7 +205,13 @@ static void sc_check_status(struct sc_flow_ctx *x, struct flow_step *st, struct 
         snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%ld",
                  k->nstatus > 1 ? "|" : "", code);
     }
-    snprintf(x->f->check_names[k->id] + strlen(st->name) + 2, 100, "status is %s", list);
+    {
+        char name[256];
+
+        snprintf(name, sizeof(name), "%s: status is %s", st->name, list);
+        free(x->f->check_names[k->id]);
+        x->f->check_names[k->id] = strdup(name);
+    }
 }
 
 static void sc_check(struct sc_flow_ctx *x, struct flow_step *st, struct fy_node *map)

@@ -333,7 +333,7 @@ static const struct sc_pos *sc_blame(const struct sc_args *a, const char *msg,
     const struct sc_pos *best = url_at;
     size_t best_len = 0;
 
-    for (int i = 1; i < a->n; i++) {
+    for (int i = 0; i < a->n; i++) {
         const char *f = a->v[i];
         size_t n = strlen(f);
 
@@ -428,7 +428,7 @@ static int sc_parse_doc(struct sc *c, const char *path)
         bool any = false;
 
         while ((e = fy_diag_errors_iterate(diag, &it))) {
-            struct sc_pos at = {e->line + 1, e->column + 1, NULL};
+            struct sc_pos at = {e->line, e->column, NULL}; /* 1-based here */
 
             if (e->type < FYET_ERROR)
                 continue;

@@ -393,7 +393,6 @@ static size_t wsc_upgrade(struct conn *c, struct wsx *x)
 static void wsc_on_open(struct conn *c)
 {
     struct worker *w = c->w;
-    const struct plan *p = w->plan;
     struct wsx *x = wsc_attach(c);
 
     if (!x) {
