@@ -528,6 +528,16 @@ static void sc_data(struct sc_flow_ctx *x, struct fy_node *map)
         sc_err(c, &file.at, "data file '%s': cannot read", path);
         return;
     }
+    {
+        char *t = realloc(d->text, len + 1); /* NUL-terminated for strtok */
+
+        if (!t) {
+            sc_err(c, &file.at, "out of memory");
+            return;
+        }
+        t[len] = 0;
+        d->text = t;
+    }
     line = strtok_r(d->text, "\r\n", &save);
     nh = line ? sc_csv_split(line, hdr, 64) : -1;
     if (nh <= 0) {
