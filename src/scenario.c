@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "tmpl.h"
 #include "scen_int.h"
 
 /* ---- positions and messages ------------------------------------------------ */
@@ -447,7 +448,7 @@ static int sc_parse_doc(struct sc *c, const char *path)
                 fclose(f);
         }
     }
-    fy_diag_unref(diag);
+    fy_diag_destroy(diag);
     return c->doc ? 0 : -1;
 }
 
@@ -548,6 +549,10 @@ out:
 void scen_free(struct scen_file *sf)
 {
     for (uint32_t i = 0; sf->s && i < sf->n; i++) {
+        if (sf->s[i].plan.ws_path_tmpl) {
+            tmpl_free(sf->s[i].plan.ws_path_tmpl);
+            free(sf->s[i].plan.ws_path_tmpl);
+        }
         plan_fini(&sf->s[i].plan);
         if (sf->s[i].args) {
             sc_args_free(sf->s[i].args);
