@@ -15,8 +15,8 @@
  *
  * Documents: RFC 8259 grammar and whitespace, checked up to the value found
  * (and through the members skipped on the way), not after it; strings are
- * not checked for valid UTF-8. Nesting deeper than JSCAN_MAX_NEST is
- * treated as malformed.
+ * not checked for valid UTF-8. A value skipped or returned that nests
+ * non-empty containers more than JSCAN_MAX_NEST deep counts as malformed.
  */
 #ifndef STAMPEDE_JSCAN_H
 #define STAMPEDE_JSCAN_H
@@ -29,9 +29,9 @@
 #define JSCAN_MAX_NEST 256 /* container nesting in a document */
 
 struct jscan_seg {
-    const char *key;  /* into the source of jscan_compile; NULL for an index */
+    const char *key; /* into the source of jscan_compile; NULL for an index */
     uint32_t key_len;
-    int32_t index;    /* -1: a key */
+    int32_t index; /* -1: a key */
 };
 
 struct jscan_path {

@@ -29,7 +29,8 @@ static void fz_assert(bool cond)
 
 static char *fz_copy(const uint8_t *p, size_t n, bool nul)
 {
-    char *c = malloc(n + nul ? n + nul : 1); /* exact size, never malloc(0) */
+    size_t m = n + nul;
+    char *c = malloc(m ? m : 1); /* exact size */
 
     fz_assert(c != NULL);
     memcpy(c, p, n);
