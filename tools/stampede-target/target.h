@@ -8,7 +8,8 @@
  * target_ws.c (WebSocket protocol: upgrade check, frame parser),
  * target_wsconn.c (WebSocket connections and rooms on the ring),
  * target_tls.c (TLS on the ring: OpenSSL over memory BIOs between the
- * receive/send ops and the HTTP/WebSocket code, and the server context);
+ * receive/send ops and the HTTP/WebSocket code, and the server context),
+ * target_api.c (--api: the mock REST API under /api/);
  * target_loop.h is the worker's internal header.
  *
  * Every external symbol carries a tgt_ prefix because the target links with
@@ -25,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "target_api.h"
 
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX: only target_tls.c needs its header */
 
@@ -53,6 +56,7 @@ struct tgt_counters {
     uint64_t tls_resumed;    /* ... of which resumed a session (ticket or session id) */
     uint64_t tls_failed;     /* handshakes that failed or whose peer left mid-way */
     uint32_t tls_fail_reason; /* the first failure's tls_io_reason() key, 0 if none */
+    uint64_t api[TGT_API_NR]; /* --api answers by enum tgt_api_ctr */
 };
 
 struct tgt_config {
@@ -66,6 +70,7 @@ struct tgt_config {
     uint64_t stall_at_ns; /* ... starting T after the first request */
     _Atomic uint64_t *first_req_ns; /* shared by all threads; 0 until then */
     uint32_t ws_max_msg;  /* longest WebSocket message accepted (1009 beyond) */
+    bool api;             /* --api: the mock REST API under /api/ (target_api.h) */
     uint64_t report_ns;   /* --report-interval: print "held N" this often; 0 = never */
     struct tgt_live *live;
     const char *tls_cert;      /* --tls-cert PEM (chain); NULL: plain TCP */
@@ -83,6 +88,9 @@ struct tgt_config {
 enum tgt_kind { TGT_KIND_BODY, TGT_KIND_HEAD, TGT_KIND_BODY_KA, TGT_KIND_HEAD_KA, TGT_KIND_NR };
 #define TGT_KIND_F_HEAD 1u
 #define TGT_KIND_F_KA 2u
+/* Not prebuilt: the next of a connection's queued --api responses, each
+ * formatted for its request (HEAD and keep-alive included). */
+#define TGT_KIND_API TGT_KIND_NR
 
 /* Cap on the copies in one prebuilt batch (a connection counts them in a byte). */
 #define TGT_RESP_MAX_COPIES 64u
@@ -179,5 +187,9 @@ int tgt_req_parse(struct tgt_req_parser *p, const char *buf, size_t len, size_t 
 /* Inside a request head (not between requests, not in a body): a receive
  * ending now leaves part of a head the next one completes. */
 bool tgt_req_mid_head(const struct tgt_req_parser *p);
+
+/* Inside a request, head or body (not between requests): --api keeps a
+ * request cut by a receive whole, its body included. */
+bool tgt_req_started(const struct tgt_req_parser *p);
 
 #endif

@@ -26,6 +26,13 @@
  * valid upgrade turns the connection over to target_wsconn.c, with what
  * followed the head in the same receive. An upgrade pipelined behind
  * unanswered requests is refused (400): its 101 would have to wait.
+ *
+ * --api: every complete request is read whole too (carry then keeps the
+ * body of a cut request as well, up to TGT_API_KEEP_BYTES), and one under
+ * /api is answered by target_api.c, which queues the formatted response
+ * on the connection; here it is one more kind, TGT_KIND_API, whose runs
+ * are sent from that queue (or FINAL_API, its last response), so ordering,
+ * pipelining, --delay, --stall and --close-after work as for the rest.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,7 +43,7 @@
 #define RUNS_INIT 1024u
 
 _Static_assert(TGT_RESP_MAX_COPIES <= UINT8_MAX, "send_n is a byte");
-_Static_assert(TGT_KIND_NR <= 4, "kinds are 2-bit fields");
+_Static_assert(TGT_KIND_API < 8, "kinds are 3-bit fields");
 
 static void conn_kick(struct loop *l, struct conn *c, uint32_t slot);
 
@@ -129,6 +136,8 @@ static const char *conn_send_base(const struct loop *l, const struct conn *c)
 {
     uint32_t bytes;
 
+    if (c->send_kind == TGT_KIND_API)
+        return tgt_api_sendbuf(c->api);
     if (!(c->flags & F_SEND_FINAL))
         return l->resp->kind[c->send_kind].many;
     return conn_final_resp(l, c, &bytes);
@@ -141,12 +150,38 @@ static void conn_send_prep(struct loop *l, struct conn *c, uint32_t slot)
     tgt_conn_send(l, c, slot, base + c->send_off, c->send_bytes - c->send_off);
 }
 
+/* k --api responses leave as one send, moved out of the connection's queue
+ * (as many as its send area holds). Every one owed is queued, so the queue
+ * is never short; if it were, closing beats sending something else. */
+static void conn_send_api(struct loop *l, struct conn *c, uint32_t slot)
+{
+    uint32_t max = c->ready < TGT_RESP_MAX_COPIES ? c->ready : TGT_RESP_MAX_COPIES;
+    uint32_t n = c->api ? tgt_api_take(c->api, max, &c->send_bytes) : 0;
+
+    if (!n) {
+        tgt_conn_close(l, c, slot);
+        return;
+    }
+    c->ready -= n;
+    c->send_n = (uint8_t)n;
+    c->send_kind = TGT_KIND_API;
+    c->send_off = 0;
+    c->flags |= F_SEND;
+    conn_send_prep(l, c, slot);
+}
+
 /* k plain responses of one kind leave as one send from its prebuilt batch. */
 static void conn_send_plain(struct loop *l, struct conn *c, uint32_t slot)
 {
-    const struct tgt_resp_batch *b = &l->resp->kind[c->ready_kind];
-    uint32_t n = c->ready < b->copies ? c->ready : b->copies;
+    const struct tgt_resp_batch *b;
+    uint32_t n;
 
+    if (c->ready_kind == TGT_KIND_API) {
+        conn_send_api(l, c, slot);
+        return;
+    }
+    b = &l->resp->kind[c->ready_kind];
+    n = c->ready < b->copies ? c->ready : b->copies;
     c->ready -= n;
     c->send_n = (uint8_t)n;
     c->send_kind = c->ready_kind;
@@ -156,13 +191,21 @@ static void conn_send_plain(struct loop *l, struct conn *c, uint32_t slot)
     conn_send_prep(l, c, slot);
 }
 
+/* The final response: prebuilt, or the last queued --api one. */
 static void conn_send_final(struct loop *l, struct conn *c, uint32_t slot)
 {
     c->flags = (uint16_t)((c->flags & ~F_FINAL_READY) | F_SEND | F_SEND_FINAL);
     c->send_n = 1;
     c->send_off = 0;
-    conn_final_resp(l, c, &c->send_bytes);
-    conn_send_prep(l, c, slot);
+    c->send_kind = c->final == FINAL_API ? TGT_KIND_API : TGT_KIND_BODY;
+    if (c->final != FINAL_API)
+        conn_final_resp(l, c, &c->send_bytes);
+    else if (!c->api || tgt_api_take(c->api, 1, &c->send_bytes) != 1)
+        c->send_bytes = 0; /* cannot happen (see conn_send_api) */
+    if (c->send_bytes)
+        conn_send_prep(l, c, slot);
+    else
+        tgt_conn_close(l, c, slot);
 }
 
 /* Start the next send if none is in flight; close an idle finished peer. */
@@ -253,12 +296,18 @@ static bool conn_owes(const struct conn *c, uint32_t n)
     return n || c->ready || c->runq || c->delayed || (c->flags & (F_SEND | F_FINAL_READY));
 }
 
-/* Keep buf[0..n), part of a head the next receive continues (the file
- * header: an upgrade is read whole). 0 or -ENOMEM. */
-static int carry_add(struct conn *c, const char *buf, size_t n)
+/* Keep buf[0..n), part of a request the next receive continues (the file
+ * header). With --api at most TGT_API_KEEP_BYTES of it: F_API_TRUNC
+ * marks the rest as dropped (a plain head never gets near: the parser
+ * refuses heads over TGT_MAX_HEAD_BYTES). 0 or -ENOMEM. */
+static int carry_add(const struct loop *l, struct conn *c, const char *buf, size_t n)
 {
     char *p;
 
+    if (l->cfg->api && (size_t)c->carry_len + n > TGT_API_KEEP_BYTES) {
+        c->flags |= F_API_TRUNC;
+        n = TGT_API_KEEP_BYTES - c->carry_len;
+    }
     if (!n)
         return 0;
     p = realloc(c->carry, (size_t)c->carry_len + n);
@@ -275,17 +324,39 @@ static void carry_drop(struct conn *c)
     free(c->carry);
     c->carry = NULL;
     c->carry_len = 0;
+    c->flags &= ~F_API_TRUNC;
+}
+
+/* Whether a request cut by the end of a receive is kept: its head (an
+ * upgrade is read whole); with --api all of it (the body matters too). */
+static bool conn_keeps(const struct loop *l, const struct conn *c)
+{
+    return l->cfg->api ? tgt_req_started(&c->p) : tgt_req_mid_head(&c->p);
+}
+
+/* A complete request ends *n bytes after *begin; if earlier receives
+ * carried its start, join them: then *begin, *n are the carry. 0 or
+ * -ENOMEM. */
+static int conn_whole(const struct loop *l, struct conn *c, const char **begin, size_t *n)
+{
+    if (!c->carry)
+        return 0;
+    if (carry_add(l, c, *begin, *n) < 0)
+        return -ENOMEM;
+    *begin = c->carry;
+    *n = c->carry_len;
+    return 0;
 }
 
 enum { UPG_PLAIN, UPG_SWITCHED, UPG_REFUSED, UPG_CLOSED };
 
 /*
- * A request with an Upgrade header ended n bytes after begin, where its
- * head began unless part of it is in carry. UPG_PLAIN: not a WebSocket
- * upgrade, answer it as usual; UPG_REFUSED: *final is its 404 or 400;
- * UPG_SWITCHED: c speaks WebSocket now; UPG_CLOSED: out of memory.
+ * A request with an Upgrade header, whole in req[0..n) (conn_whole).
+ * UPG_PLAIN: not a WebSocket upgrade, answer it as usual; UPG_REFUSED:
+ * *final is its 404 or 400; UPG_SWITCHED: c speaks WebSocket now;
+ * UPG_CLOSED: out of memory.
  */
-static int conn_upgrade(struct loop *l, struct conn *c, uint32_t slot, const char *begin, size_t n,
+static int conn_upgrade(struct loop *l, struct conn *c, uint32_t slot, const char *req, size_t n,
                         bool owes, uint8_t *final)
 {
     struct tgt_ws_hs hs;
@@ -293,21 +364,14 @@ static int conn_upgrade(struct loop *l, struct conn *c, uint32_t slot, const cha
     char *carry;
     int ret;
 
-    if (c->carry) {
-        if (carry_add(c, begin, n) < 0) {
-            tgt_conn_close(l, c, slot);
-            return UPG_CLOSED;
-        }
-        begin = c->carry;
-        n = c->carry_len;
-    }
-    res = tgt_ws_hs_parse(begin, n, &hs);
+    res = tgt_ws_hs_parse(req, n, &hs);
     if (res == TGT_HS_NOT_WS)
         return UPG_PLAIN;
     if (res != TGT_HS_OK || owes) {
         *final = res == TGT_HS_NOT_FOUND ? FINAL_WS_404 : FINAL_WS_400;
         return UPG_REFUSED;
     }
+    tgt_api_out_put(&l->api, &c->api); /* empty (nothing is owed); the union changes hands */
     carry = c->carry; /* hs points into it, and the union changes hands now */
     c->carry = NULL;
     ret = tgt_ws_open(l, c, slot, &hs);
@@ -317,6 +381,59 @@ static int conn_upgrade(struct loop *l, struct conn *c, uint32_t slot, const cha
         return UPG_CLOSED;
     }
     return UPG_SWITCHED;
+}
+
+/* A complete request r ending *n bytes after *begin that is read whole
+ * (an upgrade; any with --api): joined with its carried start, then the
+ * upgrade tried. UPG_* (conn_upgrade); UPG_CLOSED: out of memory. */
+static int conn_read_whole(struct loop *l, struct conn *c, uint32_t slot, int r,
+                           const char **begin, size_t *n, bool owes, uint8_t *final)
+{
+    if (r <= 0 || (!(r & TGT_REQ_UPGRADE) && !l->cfg->api))
+        return UPG_PLAIN;
+    if (conn_whole(l, c, begin, n) < 0) {
+        tgt_conn_close(l, c, slot);
+        return UPG_CLOSED;
+    }
+    return (r & TGT_REQ_UPGRADE) ? conn_upgrade(l, c, slot, *begin, *n, owes, final) : UPG_PLAIN;
+}
+
+/* --api: answer req[0..n) if its path is under /api (target_api.h). */
+static int conn_api(struct loop *l, struct conn *c, int r, const char *req, size_t n, bool last)
+{
+    unsigned f = ((r & TGT_REQ_HEAD) ? TGT_API_F_HEAD : 0) | ((r & TGT_REQ_KA) ? TGT_API_F_KA : 0) |
+                 (last ? TGT_API_F_CLOSE : 0) | ((c->flags & F_API_TRUNC) ? TGT_API_F_TRUNC : 0);
+
+    return tgt_api_answer(&l->api, &c->api, req, n, f);
+}
+
+/*
+ * How complete request r (whole in req[0..n) with --api) is answered: the
+ * kind of its response, or a final one in *final (already set for a
+ * refused upgrade). -1: out of memory, the connection is closed.
+ */
+static int conn_answer(struct loop *l, struct conn *c, uint32_t slot, int r, const char *req,
+                       size_t n, uint8_t *final)
+{
+    bool last;
+    int a = TGT_API_PASS;
+
+    if (*final != FINAL_NONE)
+        return 0;
+    if (r == TGT_PARSE_BAD) {
+        *final = FINAL_BAD;
+        return 0;
+    }
+    last = (r & TGT_REQ_CLOSE) || ++c->nreq == l->cfg->close_after;
+    if (l->cfg->api && (a = conn_api(l, c, r, req, n, last)) < 0) {
+        tgt_conn_close(l, c, slot);
+        return -1;
+    }
+    if (a == TGT_API_CLOSE)
+        *final = FINAL_API;
+    else if (last && a == TGT_API_PASS)
+        *final = (r & TGT_REQ_HEAD) ? FINAL_CLOSE_HEAD : FINAL_CLOSE;
+    return a == TGT_API_KEEP ? TGT_KIND_API : (int)tgt_req_kind(r);
 }
 
 /* Frame every request in a received chunk; stop at the final one. Each
@@ -329,37 +446,35 @@ void tgt_http_on_data(struct loop *l, struct conn *c, uint32_t slot, char *buf, 
     uint8_t final = FINAL_NONE;
 
     while (len && final == FINAL_NONE) {
-        char *begin = buf;
+        const char *begin = buf;
         size_t used;
-        int r = tgt_req_parse(&c->p, buf, len, &used), u = UPG_PLAIN;
+        int r = tgt_req_parse(&c->p, buf, len, &used), u, k;
 
         buf += used;
         len -= used;
         if (r == TGT_PARSE_MORE) {
-            if (tgt_req_mid_head(&c->p) && carry_add(c, begin, used) < 0)
+            if (conn_keeps(l, c) && carry_add(l, c, begin, used) < 0)
                 tgt_conn_close(l, c, slot);
             break;
         }
         if (conn_owes(c, n))
             c->flags |= F_PIPELINED;
-        if (r > 0 && (r & TGT_REQ_UPGRADE))
-            u = conn_upgrade(l, c, slot, begin, used, conn_owes(c, n), &final);
+        u = conn_read_whole(l, c, slot, r, &begin, &used, conn_owes(c, n), &final);
         if (u == UPG_SWITCHED)
             tgt_ws_on_data(l, c, slot, (uint8_t *)buf, len);
         if (u == UPG_SWITCHED || u == UPG_CLOSED)
             return;
+        k = conn_answer(l, c, slot, r, begin, used, &final);
         carry_drop(c);
-        if (r == TGT_PARSE_BAD)
-            final = FINAL_BAD;
-        else if (final == FINAL_NONE && ((r & TGT_REQ_CLOSE) || ++c->nreq == l->cfg->close_after))
-            final = (r & TGT_REQ_HEAD) ? FINAL_CLOSE_HEAD : FINAL_CLOSE;
+        if (k < 0)
+            return;
         if (final != FINAL_NONE)
             break;
-        if (n && tgt_req_kind(r) != kind) {
+        if (n && (unsigned)k != kind) {
             conn_schedule(l, c, slot, n, kind, FINAL_NONE);
             n = 0;
         }
-        kind = tgt_req_kind(r);
+        kind = (unsigned)k;
         n++;
     }
     if (len)
@@ -418,7 +533,8 @@ void tgt_http_on_close(struct loop *l, struct conn *c)
     runs_drop(&l->runs, &c->runq);
 }
 
-void tgt_http_release(struct conn *c)
+void tgt_http_release(struct loop *l, struct conn *c)
 {
     carry_drop(c);
+    tgt_api_out_put(&l->api, &c->api);
 }

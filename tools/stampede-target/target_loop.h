@@ -1,7 +1,8 @@
 /*
  * target_loop.h - internal to stampede-target's worker: one ring's loop
  * state and one connection's state, shared by target_worker.c (ring,
- * accept, CQE dispatch, closing), target_http.c (HTTP connections) and
+ * accept, CQE dispatch, closing), target_http.c (HTTP connections, with
+ * --api answers from target_api.c) and
  * target_wsconn.c (WebSocket connections, rooms) and target_tls.c (TLS
  * between the ring and those two). Nothing here is used by the main thread.
  *
@@ -31,7 +32,10 @@ enum { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN, OP_TLS
 
 enum { ST_FREE, ST_OPEN, ST_LINGER, ST_CLOSING };
 enum { MODE_HTTP, MODE_WS };
-enum { FINAL_NONE, FINAL_CLOSE, FINAL_CLOSE_HEAD, FINAL_BAD, FINAL_WS_404, FINAL_WS_400 };
+/* FINAL_API: the last of the connection's queued --api responses */
+enum {
+    FINAL_NONE, FINAL_CLOSE, FINAL_CLOSE_HEAD, FINAL_BAD, FINAL_WS_404, FINAL_WS_400, FINAL_API
+};
 enum {
     F_RECV = 1 << 0,        /* multishot recv armed */
     F_SEND = 1 << 1,        /* a send in flight */
@@ -45,19 +49,21 @@ enum {
     F_WS_CLOSING = 1 << 9,  /* WS: close frame queued; input ignored; close once it left */
     F_WS_LINGER = 1 << 10,  /* WS: ... and linger then (we closed first: peer may still send) */
     F_WS_DIRTY = 1 << 11,   /* WS: output queued this turn, on the dirty list */
+    F_API_TRUNC = 1 << 12,  /* HTTP --api: carry stopped at TGT_API_KEEP_BYTES */
 };
 
 /*
  * 112 bytes. HTTP keeps no buffer but `carry`, a head cut by the end of a
- * receive (so an upgrade can be read whole); WebSocket keeps rx (frame
+ * receive (so an upgrade can be read whole; with --api the whole request),
+ * and with --api `api`, its queue of formatted responses; WebSocket keeps rx (frame
  * parser), output in two buffers (sbuf is being sent and must not move,
  * pbuf collects what comes meanwhile) and its place in a room.
  */
 struct conn {
     uint32_t gen;
     uint16_t flags;
-    uint8_t state;
-    uint8_t mode : 1, final : 3, ready_kind : 2, send_kind : 2; /* FINAL_*, enum tgt_kind */
+    /* ST_*, MODE_*, FINAL_*, enum tgt_kind or TGT_KIND_API */
+    uint16_t state : 2, mode : 1, final : 3, ready_kind : 3, send_kind : 3;
     union {
         struct { /* MODE_HTTP */
             struct tgt_req_parser p;
@@ -70,6 +76,7 @@ struct conn {
             uint32_t send_off;   /* bytes of the send in flight sent so far (short sends) */
             uint32_t send_bytes;
             uint8_t send_n;      /* responses in it, at most TGT_RESP_MAX_COPIES */
+            struct tgt_api_out *api; /* --api responses owed (NULL until the first) */
         };
         struct { /* MODE_WS */
             struct tgt_ws_rx rx;
@@ -165,6 +172,7 @@ struct loop {
     char *tls_plain;       /* SSL_read lands here, then goes to the HTTP/WS code */
     uint8_t **tls_bufs;    /* free ciphertext output buffers */
     uint32_t tls_nbufs;
+    struct tgt_api api;    /* --api ids and its pool of response queues */
 };
 
 static inline uint64_t ud_pack(unsigned op, uint32_t gen, uint32_t slot)
@@ -185,7 +193,7 @@ void tgt_http_on_data(struct loop *l, struct conn *c, uint32_t slot, char *buf, 
 void tgt_http_on_send(struct loop *l, struct conn *c, uint32_t slot, int res);
 void tgt_http_on_eof(struct loop *l, struct conn *c, uint32_t slot);
 void tgt_http_on_close(struct loop *l, struct conn *c);
-void tgt_http_release(struct conn *c);
+void tgt_http_release(struct loop *l, struct conn *c);
 void tgt_http_release_due(struct loop *l);
 
 /* target_wsconn.c */

@@ -9,6 +9,8 @@
  *                       with --tls-cert also "tls_handshakes N",
  *                       "tls_resumed N", "tls_failed N" (and on stderr
  *                       the first failure's reason, for people)
+ *                       with --api also one line "api login N cart N
+ *                       checkout N health N unauthorized N bad N not_found N"
  * Exit codes: 0 after a signal, 1 on a runtime failure (bind, ring set-up,
  * a worker's fatal error), 2 on bad flags (a --tls-* file that cannot be
  * loaded included).
@@ -48,6 +50,20 @@ static const char usage_text[] =
     "(rooms are per thread: use --threads 1 for exact rooms). Other paths: 404.\n"
     "With --tls-cert, HTTP and WebSocket are served over TLS (1.2 and 1.3, with\n"
     "session resumption: tickets and TLS 1.2 session ids) on that port instead.\n"
+    "With --api, paths under /api are a mock REST API answering JSON\n"
+    "(Content-Type: application/json); other paths are answered as above:\n"
+    "  POST /api/login     200 {\"token\":\"tok-N\",\"user\":\"U\"} and header\n"
+    "                      X-Session: s-N (U: the body's \"user\" string, if plain)\n"
+    "  POST /api/cart      200 {\"cart_id\":\"cart-M\",\"items\":1}; needs the header\n"
+    "                      Authorization: Bearer tok-DIGITS, else 401\n"
+    "                      {\"error\":\"unauthorized\"}\n"
+    "  POST /api/checkout  200 {\"order_id\":\"ord-K\",\"status\":\"confirmed\"}; needs\n"
+    "                      the same header (else 401) and \"cart_id\":\"cart-DIGITS\"\n"
+    "                      in the body (else 400 {\"error\":\"no cart\"})\n"
+    "  GET /api/health     200 {\"status\":\"ok\"}\n"
+    "Other /api paths: 404; another method: 405; a chunked body: 411 and a close;\n"
+    "a request over 128k: 413. Tokens are checked for their form only. N, M and\n"
+    "K count from 1 in each thread, plus the thread's number times 2^40.\n"
     "\n"
     "  --port N          port to listen on; 0 picks a free one (required)\n"
     "  --host ADDR       IPv4 or IPv6 address to bind (default 127.0.0.1)\n"
@@ -63,6 +79,8 @@ static const char usage_text[] =
     "  --ws-max-msg N    longest WebSocket message; longer ones get close 1009\n"
     "                    (default 1m, at most 1g)\n"
     "  --report-interval D  print \"held N\" (open connections) every D, e.g. 1s\n"
+    "  --api             serve the mock REST API under /api (above); --delay,\n"
+    "                    --stall and --close-after apply to it too\n"
     "  --tls-cert FILE   serve TLS with this PEM certificate (chain first)\n"
     "  --tls-key FILE    its PEM private key (default: read from --tls-cert)\n"
     "  --tls-client-ca FILE  require a client certificate signed by these PEM\n"
@@ -76,7 +94,9 @@ static const char usage_text[] =
     "dropped for not reading (close 1008), \"conns_closed_slow N\"; with TLS\n"
     "also \"tls_handshakes N\" (completed, resumed ones included),\n"
     "\"tls_resumed N\" and \"tls_failed N\" (failed handshakes, and peers that\n"
-    "left during one); exits 0.\n";
+    "left during one); with --api also \"api login N cart N checkout N health N\n"
+    "unauthorized N bad N not_found N\" (requests answered by kind; bad: 400,\n"
+    "405, 411, 413); exits 0.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -194,6 +214,9 @@ static int parse_flag(struct tgt_config *cfg, int opt, const char *arg, uint64_t
             return usage_error("invalid --report-interval '%s' (a duration of 1ms or more, "
                                "e.g. 1s)", arg);
         return 0;
+    case 'a':
+        cfg->api = true;
+        return 0;
     case 'T':
     case 'K':
     case 'A':
@@ -214,7 +237,7 @@ static int parse_args(int argc, char **argv, struct tgt_config *cfg)
         {"stall", required_argument, NULL, 's'},    {"ws-max-msg", required_argument, NULL, 'm'},
         {"report-interval", required_argument, NULL, 'r'},
         {"tls-cert", required_argument, NULL, 'T'}, {"tls-key", required_argument, NULL, 'K'},
-        {"tls-client-ca", required_argument, NULL, 'A'},
+        {"tls-client-ca", required_argument, NULL, 'A'}, {"api", no_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     uint64_t port = UINT64_MAX;
@@ -326,6 +349,8 @@ static uint64_t stop_workers(struct tgt_worker *ws, unsigned n, atomic_bool *sto
         sum->tls_handshakes += ws[i].n.tls_handshakes;
         sum->tls_resumed += ws[i].n.tls_resumed;
         sum->tls_failed += ws[i].n.tls_failed;
+        for (unsigned k = 0; k < TGT_API_NR; k++)
+            sum->api[k] += ws[i].n.api[k];
         if (!sum->tls_fail_reason)
             sum->tls_fail_reason = ws[i].n.tls_fail_reason;
         if (ws[i].err < 0)
@@ -350,6 +375,15 @@ static void print_tls_counters(const struct tgt_counters *n)
     }
 }
 
+/* One line: "api login N cart N ..." in enum tgt_api_ctr order. */
+static void print_api_counters(const struct tgt_counters *n)
+{
+    fputs("api", stdout);
+    for (unsigned k = 0; k < TGT_API_NR; k++)
+        printf(" %s %llu", tgt_api_ctr_name[k], (unsigned long long)n->api[k]);
+    putchar('\n');
+}
+
 static void print_counters(const struct tgt_config *cfg, uint64_t answered,
                            const struct tgt_counters *n)
 {
@@ -364,6 +398,8 @@ static void print_counters(const struct tgt_config *cfg, uint64_t answered,
         printf("conns_closed_slow %llu\n", (unsigned long long)n->closed_slow);
     if (cfg->tls_ctx)
         print_tls_counters(n);
+    if (cfg->api)
+        print_api_counters(n);
     fflush(stdout);
 }
 

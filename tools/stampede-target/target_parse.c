@@ -317,3 +317,8 @@ bool tgt_req_mid_head(const struct tgt_req_parser *p)
 {
     return p->st != TGT_PS_START && p->st != TGT_PS_BODY;
 }
+
+bool tgt_req_started(const struct tgt_req_parser *p)
+{
+    return p->st != TGT_PS_START;
+}

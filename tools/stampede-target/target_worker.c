@@ -181,13 +181,14 @@ static void conn_cancel(struct loop *l, struct conn *c, uint32_t slot, unsigned 
  * cancel the recv first. HARDLINK, not LINK, so the close runs even when
  * the recv already ended and the cancel fails with ENOENT. A WebSocket
  * send may wait forever on a peer that does not read, and its buffer is
- * freed at the close's CQE: cancel it too; the same goes for a TLS
- * ciphertext send, whichever the mode.
+ * freed at the close's CQE: cancel it too, and an --api send, whose
+ * buffer goes back to a pool then; the same goes for a TLS ciphertext
+ * send, whichever the mode.
  */
 void tgt_conn_close(struct loop *l, struct conn *c, uint32_t slot)
 {
     struct io_uring_sqe *sqe;
-    bool cancel_send = c->mode == MODE_WS && (c->flags & F_SEND);
+    bool cancel_send = (c->mode == MODE_WS || c->api) && (c->flags & F_SEND);
     unsigned send_op = OP_SEND;
 
     if (l->tls) {
@@ -313,7 +314,7 @@ static void conn_free(struct loop *l, struct conn *c)
     if (c->mode == MODE_WS)
         tgt_ws_release(l, c);
     else
-        tgt_http_release(c);
+        tgt_http_release(l, c);
     if (l->tls)
         tgt_tls_release(l, (uint32_t)(c - l->conns));
     c->state = ST_FREE;
@@ -606,6 +607,7 @@ static int loop_init(struct loop *l, struct tgt_worker *w)
     if (!l->conns || ((l->cfg->delay_ns || l->cfg->stall_ns) && dueq_grow(&l->dq) < 0) ||
         dueq_grow(&l->lq) < 0 || tgt_ws_init(l) < 0 || tgt_tls_init(l) < 0)
         return -ENOMEM;
+    tgt_api_init(&l->api, w->id, l->n.api);
     l->now_ns = clock_ns();
     return 0;
 }
@@ -620,8 +622,9 @@ static void loop_fini(struct loop *l)
         if (c->state != ST_FREE && c->mode == MODE_WS)
             tgt_ws_release(l, c);
         else if (c->state != ST_FREE)
-            tgt_http_release(c);
+            tgt_http_release(l, c);
     }
+    tgt_api_fini(&l->api);
     tgt_ws_fini(l);
     tgt_tls_fini(l);
     free(l->conns);
