@@ -46,6 +46,8 @@ struct result {
     /* thresholds judged on this result (set by main before reporting) */
     const struct thr *thr;
     uint32_t nthr;
+    int aborted_thr;           /* index in plan->abort_thr that stopped the run, or -1 */
+    double aborted_at_s;       /* when, from the clock start */
 };
 
 /* Release what a result owns (flow statistics). */

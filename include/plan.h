@@ -22,6 +22,7 @@
 #define PLAN_MAX_SOURCES 256
 
 struct tmpl;
+struct thr;
 struct flow;
 struct jscan_path;
 
@@ -103,6 +104,11 @@ struct plan {
     struct jscan_path *ws_expect_path; /* expect json: FIELD equals ws_expect */
     char *ws_expect_field;  /* the FIELD text ws_expect_path points into */
     char ws_metric[48];     /* the send->expect metric's name (default ws_msg_rtt) */
+
+    /* thresholds with abort_on_fail that can be judged during the run (on
+     * the time series' totals): the run stops when one fails */
+    const struct thr *abort_thr;
+    uint32_t nabort;
 
     /* multi-step HTTP flow (scenario steps), see flow.h; owned by the loader */
     const struct flow *flow;

@@ -57,6 +57,10 @@ int scen_load(struct scen_file *sf, const char *path, const struct scen_opts *o,
 
 void scen_free(struct scen_file *sf);
 
+/* t's metric for scenario s, without its {scenario:NAME} tag, into base;
+ * false if t is about another scenario or carries other tags. */
+bool scen_thr_for(const struct scenario *s, const struct thr *t, char *base, size_t len);
+
 /* Is this long flag (without dashes) part of the load model? */
 bool scen_is_load_flag(const char *name);
 

@@ -83,6 +83,8 @@ struct series_reader {
     uint64_t warmup_ns;
     const void *plan;         /* struct plan, for the stage target */
     bool drew;
+    struct series_snap *cum;  /* every emitted interval past the warm-up, merged
+                               * (thresholds with abort_on_fail read it) */
 };
 
 int series_reader_init(struct series_reader *s, struct series_ring **rings, uint32_t n,

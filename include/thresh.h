@@ -53,6 +53,20 @@ int thr_parse_flag(struct thr *t, const char *arg, char *err, size_t errlen);
 /* Parse EXPR for metric into t. 0, or -1 with err. */
 int thr_parse(struct thr *t, const char *metric, const char *expr, char *err, size_t errlen);
 
+/* Does value v satisfy t (its operator and bound)? */
+bool thr_holds(const struct thr *t, double v);
+
+/* Which metrics an abort_on_fail threshold can be judged on during the
+ * run (from the time series): the run's main duration metric, and the
+ * counters http_reqs, errors, dropped_iterations. */
+enum thr_live {
+    THR_LIVE_NONE,
+    THR_LIVE_DURATION,
+    THR_LIVE_COUNTER,
+};
+struct plan;
+enum thr_live thr_live_metric(const char *metric, const struct plan *p);
+
 /* A bound or actual value in its natural unit: "212.3ms", "0.84%", "1200". */
 void thr_format(const struct thr *t, double v, char *buf, size_t len);
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "flow.h"
+#include "metrics.h"
 #include "series.h"
 #include "sysinfo.h"
 #include "worker.h"
@@ -135,6 +136,40 @@ static void engine_give_up(const struct plan *p, struct engine_ctl *ctl, struct 
 static atomic_int engine_sig_count;
 static atomic_int engine_sig_first;
 
+/* A threshold with abort_on_fail judged on the totals so far: the first
+ * that fails stops the run (gracefully, like a signal). */
+static void engine_check_abort(const struct plan *p, struct engine_ctl *ctl, struct result *r,
+                               const struct series_reader *sr)
+{
+    const struct series_snap *c = sr->cum;
+
+    if (!p->nabort || !c || r->aborted_thr >= 0)
+        return;
+    for (uint32_t i = 0; i < p->nabort; i++) {
+        const struct thr *t = &p->abort_thr[i];
+        struct metric m = {.kind = METRIC_COUNTER, .h = &c->dur};
+        struct metric_set none = {.run_s = 0};
+        double v;
+
+        if (thr_live_metric(t->metric, p) == THR_LIVE_DURATION)
+            m.kind = METRIC_DURATION;
+        else if (!strcmp(t->metric, "http_reqs"))
+            m.num = c->d.requests;
+        else if (!strcmp(t->metric, "errors"))
+            m.num = c->d.errors;
+        else if (!strcmp(t->metric, "dropped_iterations"))
+            m.num = c->d.dropped;
+        else
+            continue;
+        if (!metrics_value(&none, &m, t, &v) || thr_holds(t, v))
+            continue;
+        r->aborted_thr = (int)i;
+        r->aborted_at_s = (double)(clock_ns() - atomic_load(&ctl->start_ns)) / 1e9;
+        atomic_store(&ctl->stop, ENGINE_STOP_GRACEFUL);
+        return;
+    }
+}
+
 /* Wait for the workers, turning signals into stop requests. */
 static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct result *r,
                             struct series_reader *sr)
@@ -154,8 +189,10 @@ static int engine_supervise(const struct plan *p, struct engine_ctl *ctl, struct
         if (!atomic_load(&ctl->start_ns) && engine_connects_done(p, ctl, limit))
             engine_start_clock(p, ctl, r);
         sig = sigtimedwait(&set, NULL, atomic_load(&ctl->start_ns) ? &poll : &(struct timespec){0, 1000000});
-        if (sr && atomic_load(&ctl->start_ns))
+        if (sr && atomic_load(&ctl->start_ns)) {
             series_poll(sr, false);
+            engine_check_abort(p, ctl, r, sr);
+        }
         engine_sample_memory(r);
         engine_give_up(p, ctl, r);
         if (sig > 0 && atomic_fetch_add(&engine_sig_count, 1) == 0)
@@ -336,7 +373,7 @@ static int engine_series_open(const struct plan *p, struct worker *ws, struct se
     bool tty = !p->quiet && isatty(STDERR_FILENO);
     bool plain = !p->quiet && p->progress && !tty;
 
-    if (!ts_out && !tty && !plain)
+    if (!ts_out && !tty && !plain && !p->nabort)
         return -1;
     for (uint32_t i = 0; i < p->threads; i++)
         rings[i] = ws[i].series;
@@ -355,6 +392,7 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
     int rc;
 
     memset(r, 0, sizeof(*r));
+    r->aborted_thr = -1;
     r->rss_base = sysinfo_rss();
     r->slab_base = sysinfo_slab();
     r->syn_retrans = sysinfo_syn_retrans();

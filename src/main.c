@@ -146,6 +146,23 @@ static int finish(struct run_one *runs, uint32_t n, const struct scen_file *sf,
     for (uint32_t i = 0; i < ci->nthr; i++)
         v.thr[v.nthr++] = ci->thr[i];
     v.failed = metrics_judge(&ms, v.thr, v.nthr);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct result *r = runs[i].r;
+        const struct thr *a;
+
+        if (r->aborted_thr < 0)
+            continue;
+        a = &runs[i].plan->abort_thr[r->aborted_thr];
+        fprintf(stderr, "stampede: %s: threshold %s:%s failed at %.1fs: run aborted "
+                "(abort_on_fail)\n", runs[i].name, a->metric, a->expr, r->aborted_at_s);
+        /* it failed during the run: it stays failed, whatever the end says */
+        for (uint32_t k = 0; k < v.nthr; k++)
+            if (v.thr[k].abort_on_fail && !strcmp(v.thr[k].expr, a->expr) &&
+                !strncmp(v.thr[k].metric, a->metric, strlen(a->metric)) && v.thr[k].passed) {
+                v.thr[k].passed = false;
+                v.failed++;
+            }
+    }
     v.regressions = ci_baseline(ci, &ms);
     if (v.regressions < 0)
         code = worst(code, 2);
@@ -313,6 +330,28 @@ static int run_args(int argc, char **argv, struct run_args *ra)
     return 0;
 }
 
+/* Each scenario's abort_on_fail thresholds, tags stripped. */
+static void set_aborts(struct scen_file *sf)
+{
+    static struct thr abort_thr[SCEN_MAX][SCEN_MAX_THRESHOLDS];
+
+    for (uint32_t i = 0; i < sf->n; i++) {
+        struct plan *p = &sf->s[i].plan;
+
+        for (uint32_t k = 0; k < sf->nthr; k++) {
+            struct thr *t = &abort_thr[i][p->nabort];
+            char base[128];
+
+            if (!sf->thr[k].abort_on_fail || !scen_thr_for(&sf->s[i], &sf->thr[k], base, sizeof(base)))
+                continue;
+            *t = sf->thr[k];
+            snprintf(t->metric, sizeof(t->metric), "%s", base);
+            p->nabort++;
+        }
+        p->abort_thr = abort_thr[i];
+    }
+}
+
 static int cmd_run(int argc, char **argv, struct ci_opts *ci)
 {
     static struct scen_file sf;
@@ -334,6 +373,7 @@ static int cmd_run(int argc, char **argv, struct ci_opts *ci)
             return 2;
         }
     }
+    set_aborts(&sf);
     for (uint32_t i = 0; i < sf.n; i++) {
         runs[i].name = sf.s[i].name;
         runs[i].plan = &sf.s[i].plan;

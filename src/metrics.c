@@ -218,21 +218,6 @@ bool metrics_value(const struct metric_set *ms, const struct metric *m, const st
     }
 }
 
-static bool metrics_cmp(double a, const char *op, double b)
-{
-    if (!strcmp(op, "<"))
-        return a < b;
-    if (!strcmp(op, "<="))
-        return a <= b;
-    if (!strcmp(op, ">"))
-        return a > b;
-    if (!strcmp(op, ">="))
-        return a >= b;
-    if (!strcmp(op, "=="))
-        return a == b;
-    return a != b;
-}
-
 uint32_t metrics_judge(const struct metric_set *ms, struct thr *t, uint32_t n)
 {
     uint32_t failed = 0;
@@ -243,7 +228,7 @@ uint32_t metrics_judge(const struct metric_set *ms, struct thr *t, uint32_t n)
         t[i].evaluated = true;
         t[i].missing = !m || !metrics_value(ms, m, &t[i], &t[i].actual);
         /* no samples: nothing to judge, and that is a failure, not a pass */
-        t[i].passed = !t[i].missing && metrics_cmp(t[i].actual, t[i].op, t[i].bound);
+        t[i].passed = !t[i].missing && thr_holds(&t[i], t[i].actual);
         failed += !t[i].passed;
     }
     return failed;

@@ -351,6 +351,41 @@ void sc_thresholds(struct sc *c, struct fy_node *root)
     }
 }
 
+/* The metric of t without a {scenario:NAME} tag, for scenario s; false if
+ * the tag names another scenario (or t has other tags). */
+bool scen_thr_for(const struct scenario *s, const struct thr *t, char *base, size_t len)
+{
+    const char *brace = strchr(t->metric, '{');
+    char want[96];
+
+    if (!brace) {
+        snprintf(base, len, "%s", t->metric);
+        return true;
+    }
+    snprintf(want, sizeof(want), "{scenario:%s}", s->name);
+    if (strcmp(brace, want))
+        return false;
+    snprintf(base, len, "%.*s", (int)(brace - t->metric), t->metric);
+    return true;
+}
+
+/* abort_on_fail: judged live on some scenario's time series. */
+static bool sc_abort_ok(const struct scen_file *sf, const struct thr *t)
+{
+    bool any = false;
+
+    for (uint32_t i = 0; i < sf->n; i++) {
+        char base[128];
+
+        if (!scen_thr_for(&sf->s[i], t, base, sizeof(base)))
+            continue;
+        if (thr_live_metric(base, &sf->s[i].plan) == THR_LIVE_NONE)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
 /* Every threshold names a metric this file can produce. */
 void sc_check_threshold_metrics(struct sc *c)
 {
@@ -359,8 +394,16 @@ void sc_check_threshold_metrics(struct sc *c)
     for (uint32_t i = 0; i < sf->nthr; i++) {
         char why[256];
 
-        if (metrics_known(sf, sf->thr[i].metric, why, sizeof(why)))
+        if (metrics_known(sf, sf->thr[i].metric, why, sizeof(why))) {
+            if (sf->thr[i].abort_on_fail && !sc_abort_ok(sf, &sf->thr[i])) {
+                fprintf(c->err, "%s: abort_on_fail: '%s' cannot be judged during the run (only "
+                        "the main latency metric, http_reqs, errors and dropped_iterations, "
+                        "optionally {scenario:NAME}); judge it at the end without "
+                        "abort_on_fail\n", sf->thr[i].where, sf->thr[i].metric);
+                c->nerr++;
+            }
             continue;
+        }
         fprintf(c->err, "%s: %s\n", sf->thr[i].where, why);
         c->nerr++;
     }

@@ -77,6 +77,9 @@ int series_reader_init(struct series_reader *s, struct series_ring **rings, uint
     s->seen = calloc(n, sizeof(*s->seen));
     s->latest = calloc(n, sizeof(*s->latest));
     s->acc = calloc(SERIES_SLOTS, sizeof(*s->acc));
+    s->cum = calloc(1, sizeof(*s->cum));
+    if (s->cum)
+        hist_init(&s->cum->dur);
     if (!s->seen || !s->latest || !s->acc) {
         series_reader_fini(s);
         return -1;
@@ -96,6 +99,8 @@ void series_reader_fini(struct series_reader *s)
     free(s->seen);
     free(s->latest);
     free(s->acc);
+    free(s->cum);
+    s->cum = NULL;
     s->seen = s->latest = NULL;
     s->acc = NULL;
 }
@@ -167,6 +172,14 @@ static void emit(struct series_reader *s)
     struct series_snap *a = &s->acc[s->emit % SERIES_SLOTS];
     uint64_t t_end = (s->emit + 1) * s->interval_ns;
 
+    if (s->cum && t_end > s->warmup_ns) {
+        s->cum->d.requests += a->d.requests;
+        s->cum->d.responses += a->d.responses;
+        s->cum->d.errors += a->d.errors;
+        s->cum->d.dropped += a->d.dropped;
+        s->cum->d.scheduled += a->d.scheduled;
+        hist_merge(&s->cum->dur, &a->dur);
+    }
     if (s->out)
         emit_json(s, a, t_end);
     emit_progress(s, a, t_end);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan.h"
 #include "units.h"
 
 static int thr_fail(char *err, size_t len, const char *expr, const char *why)
@@ -146,4 +147,32 @@ void thr_format(const struct thr *t, double v, char *buf, size_t len)
     } else {
         snprintf(buf, len, "%.6g", v);
     }
+}
+
+bool thr_holds(const struct thr *t, double v)
+{
+    if (!strcmp(t->op, "<"))
+        return v < t->bound;
+    if (!strcmp(t->op, "<="))
+        return v <= t->bound;
+    if (!strcmp(t->op, ">"))
+        return v > t->bound;
+    if (!strcmp(t->op, ">="))
+        return v >= t->bound;
+    if (!strcmp(t->op, "=="))
+        return v == t->bound;
+    return v != t->bound;
+}
+
+enum thr_live thr_live_metric(const char *metric, const struct plan *p)
+{
+    const char *main_metric = !p->ws ? "http_req_duration"
+                              : p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt";
+
+    if (!strcmp(metric, main_metric))
+        return THR_LIVE_DURATION;
+    if (!strcmp(metric, "http_reqs") || !strcmp(metric, "errors") ||
+        !strcmp(metric, "dropped_iterations"))
+        return THR_LIVE_COUNTER;
+    return THR_LIVE_NONE;
 }

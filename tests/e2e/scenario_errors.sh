@@ -171,6 +171,12 @@ scenarios:
       - send: one
       - send: two
 Y
+case_ abort_not_live 3:25 "abort_on_fail: 'checks' cannot be judged during the run" <<'Y'
+target: http://127.0.0.1:1
+thresholds:
+  checks: [{threshold: "rate>0.9", abort_on_fail: true}]
+scenarios: {a: {steps: [{get: /, check: {status: 200}}]}}
+Y
 case_ no_scenarios 1:1 "no 'scenarios:'" <<'Y'
 target: http://127.0.0.1:1
 Y

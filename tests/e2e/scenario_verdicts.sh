@@ -7,7 +7,7 @@
 # and Markdown files say the same; --threshold on a plain flag run; a
 # baseline comparison passes against itself and fails against a faster
 # baseline (the target's --delay makes the second run slower by a known
-# amount).
+# amount); abort_on_fail stops a run early once its threshold fails.
 . "$(dirname "$0")/lib.sh"
 
 start_target
@@ -96,6 +96,25 @@ run_st run flow.yaml --baseline r.json --max-regression 'http_req_duration:p(50)
     --set scenarios.s.duration=500ms
 expect_rc 99
 grep -q "FAIL http_req_duration:p(50):+10%" "$T_TMP/out" || fail "baseline regression: $(cat "$T_TMP/out")"
+
+# abort_on_fail: a 10 s run against a 20 ms server stops within ~2 s
+cat > abort.yaml <<Y
+target: http://127.0.0.1:$TPORT
+thresholds:
+  http_req_duration: [{threshold: "p(95)<5ms", abort_on_fail: true}]
+scenarios:
+  a: {connections: 2, duration: 10s}
+Y
+t0=$(date +%s%N)
+run_st run abort.yaml --json ra.json
+t1=$(date +%s%N)
+expect_rc 99
+grep -q "threshold http_req_duration:p(95)<5ms failed at .*run aborted (abort_on_fail)" "$T_TMP/err" ||
+    fail "abort message: $(cat "$T_TMP/err")"
+[ $(( (t1 - t0) / 1000000 )) -lt 4000 ] || fail "abort_on_fail did not stop the run early"
+python3 -c "
+import json; d = json.load(open('ra.json'))
+assert d['duration_s'] < 3 and not d['thresholds'][0]['passed'], d['duration_s']" || fail "aborted result"
 
 # --threshold on a plain flag run
 run_st -c 2 -d 300ms --threshold 'http_req_duration:p(50)<1ms' "http://127.0.0.1:$TPORT/"
