@@ -317,7 +317,7 @@ static int run_args(int argc, char **argv, struct run_args *ra)
             snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a) - 2),
                      a + 2);
             ra->so.load_flags |= (a[1] == '-' && scen_is_load_flag(name)) ||
-                                 (a[1] != '-' && strchr("ctdnR", a[1]));
+                                 (a[1] != '-' && strchr("cdnR", a[1]));
             ra->flags[ra->so.nflags++] = (char *)a;
             if (flag_takes_value(a) && i + 1 < argc)
                 ra->flags[ra->so.nflags++] = argv[++i];

@@ -315,7 +315,7 @@ void sc_headers(struct sc *c, struct fy_node *map, struct sc_args *a)
 bool scen_is_load_flag(const char *name)
 {
     static const char *const load[] = {
-        "connections", "threads", "duration", "requests", "rate", "stages", "start",
+        "connections", "duration", "requests", "rate", "stages", "start",
         "max-connections", "connect-rate", "sessions", "reconnect", "hold", "warmup",
         "arrival", "ws-rate", "ws-pipeline", "requests-per-conn", "ws-msgs-per-conn", NULL,
     };
