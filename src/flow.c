@@ -287,8 +287,10 @@ static void flow_send(struct conn *c, const struct flow_step *st)
         fs_of(w)->step_requests[st->idx]++;
     worker_stamp_later(w, c);
     conn_write(c, fc->req, len);
-    timer_cancel(&w->wheel, &c->timer);
-    timer_arm(&w->wheel, &c->timer, w->now + w->plan->timeout_ns);
+    /* lazy response timeout, as in httpc: a timer still armed for an
+     * earlier deadline re-arms itself for this request when it fires */
+    if (!timer_armed(&c->timer))
+        timer_arm(&w->wheel, &c->timer, w->now + w->plan->timeout_ns);
 }
 
 /* Run steps from fc->step until one sends or thinks, or the iteration ends. */
@@ -454,7 +456,6 @@ static void flow_on_response(struct conn *c)
 
     c->sess_n++;
     counted = conn_settle(c);
-    timer_cancel(&w->wheel, &c->timer);
     c->flags |= CONN_F_ANSWERED;
     if (!c->resp.keep_alive)
         c->flags |= CONN_F_SERVER_CLOSE;
