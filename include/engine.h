@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "plan.h"
+#include "series.h"
 #include "stats.h"
 #include "thresh.h"
 
@@ -48,6 +49,8 @@ struct result {
     uint32_t nthr;
     int aborted_thr;           /* index in plan->abort_thr that stopped the run, or -1 */
     double aborted_at_s;       /* when, from the clock start */
+    struct series_point *series; /* every interval of the time series (owned) */
+    uint32_t nseries;
 };
 
 /* Release what a result owns (flow statistics). */

@@ -29,6 +29,7 @@
 
 struct series_counts {
     uint64_t requests, responses, errors, dropped, scheduled;
+    uint64_t status_class[6]; /* [1]..[5] = 1xx..5xx; [0] anything else */
 };
 
 struct series_snap {
@@ -65,6 +66,23 @@ void series_publish(struct series_ring *r, const struct series_counts *cum, uint
 /* Writer: the cumulative counters were reset (end of warm-up). */
 void series_counts_reset(struct series_ring *r);
 
+/* One emitted interval, kept for the result (JSON "timeseries", the HTML
+ * report). Percentiles in microseconds. */
+struct series_point {
+    double t_s;               /* end of the interval, from the clock start */
+    const char *phase;        /* "warmup", "run", "drain" (static strings) */
+    double target;            /* stage target: req/s (open loop) or connections */
+    struct series_counts d;
+    uint64_t p50_us, p90_us, p99_us, lag_p99_us;
+    double max_us;
+    uint32_t connections;
+};
+
+/* Called on every emitted interval with its merged histograms (the
+ * HdrHistogram interval log): start and length in ns from the clock start. */
+typedef void (*series_hook_fn)(void *ctx, uint64_t start_ns, uint64_t len_ns,
+                               const struct series_snap *a);
+
 /* Reader side, owned by the main thread. */
 struct series_reader {
     struct series_ring **rings;
@@ -85,11 +103,18 @@ struct series_reader {
     bool drew;
     struct series_snap *cum;  /* every emitted interval past the warm-up, merged
                                * (thresholds with abort_on_fail read it) */
+    struct series_point *points; /* every emitted interval (grown by doubling) */
+    uint32_t npoints, cap_points;
+    series_hook_fn hook;      /* optional, see series_hook_fn */
+    void *hook_ctx;
 };
 
 int series_reader_init(struct series_reader *s, struct series_ring **rings, uint32_t n,
                        const void *plan, FILE *out, bool tty, bool plain);
 void series_reader_fini(struct series_reader *s);
+
+/* Hand the emitted points over to the caller (who frees them). */
+struct series_point *series_take_points(struct series_reader *s, uint32_t *n);
 
 /* Consume what the workers published; emit every interval all workers are
  * past (or all of them when `final`). */

@@ -373,8 +373,7 @@ static int engine_series_open(const struct plan *p, struct worker *ws, struct se
     bool tty = !p->quiet && isatty(STDERR_FILENO);
     bool plain = !p->quiet && p->progress && !tty;
 
-    if (!ts_out && !tty && !plain && !p->nabort)
-        return -1;
+    /* always read: the result keeps the series (JSON, HTML report) */
     for (uint32_t i = 0; i < p->threads; i++)
         rings[i] = ws[i].series;
     return series_reader_init(sr, rings, p->threads, p, ts_out, tty, plain);
@@ -423,6 +422,7 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
         pthread_join(ws[i].thread, NULL);
     if (sr_ok) {
         series_poll(&sr, true);
+        r->series = series_take_points(&sr, &r->nseries);
         series_reader_fini(&sr);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -447,4 +447,7 @@ void result_fini(struct result *r)
 {
     flow_stats_free(r->total.flow);
     r->total.flow = NULL;
+    free(r->series);
+    r->series = NULL;
+    r->nseries = 0;
 }

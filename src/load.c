@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "worker.h"
 
@@ -328,6 +329,7 @@ void load_series_publish(struct worker *w)
     uint64_t start = w->ctl->start_ns, cur = (w->now - start) / w->plan->interval_ns;
     struct series_ring *r = w->series;
 
+    memcpy(cum.status_class, s->status_class, sizeof(cum.status_class));
     series_publish(r, &cum, w->established);
     /* a loop turn that outlasted whole intervals (a busy host, thousands of
      * connects in one turn): the skipped intervals still get this worker's

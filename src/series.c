@@ -36,6 +36,8 @@ static void counts_sub(struct series_counts *d, const struct series_counts *a,
     d->errors = a->errors - b->errors;
     d->dropped = a->dropped - b->dropped;
     d->scheduled = a->scheduled - b->scheduled;
+    for (unsigned c = 0; c < 6; c++)
+        d->status_class[c] = a->status_class[c] - b->status_class[c];
 }
 
 void series_publish(struct series_ring *r, const struct series_counts *cum, uint32_t conns)
@@ -100,6 +102,9 @@ void series_reader_fini(struct series_reader *s)
     free(s->latest);
     free(s->acc);
     free(s->cum);
+    free(s->points);
+    s->points = NULL;
+    s->npoints = s->cap_points = 0;
     s->cum = NULL;
     s->seen = s->latest = NULL;
     s->acc = NULL;
@@ -134,7 +139,8 @@ static void emit_json(struct series_reader *s, const struct series_snap *a, uint
             "{\"t_s\": %.3f, \"phase\": \"%s\", \"target\": %.3f, \"requests\": %llu, "
             "\"responses\": %llu, \"errors\": %llu, \"rps\": %.3f, \"p50_us\": %llu, "
             "\"p90_us\": %llu, \"p99_us\": %llu, \"max_us\": %.3f, \"connections\": %u, "
-            "\"send_lag_p99_us\": %llu, \"dropped\": %llu}\n",
+            "\"send_lag_p99_us\": %llu, \"dropped\": %llu, \"status\": {\"1xx\": %llu, "
+            "\"2xx\": %llu, \"3xx\": %llu, \"4xx\": %llu, \"5xx\": %llu, \"other\": %llu}}\n",
             (double)t_end / 1e9, phase_of(s, t_end), target_of(s, t_end),
             (unsigned long long)a->d.requests, (unsigned long long)a->d.responses,
             (unsigned long long)a->d.errors, (double)a->d.responses / secs,
@@ -143,8 +149,49 @@ static void emit_json(struct series_reader *s, const struct series_snap *a, uint
             (unsigned long long)hist_percentile_us(&a->dur, 99),
             a->dur.count ? (double)a->dur.max_ns / 1000 : 0, a->connections,
             (unsigned long long)hist_percentile_us(&a->lag, 99),
-            (unsigned long long)a->d.dropped);
+            (unsigned long long)a->d.dropped, (unsigned long long)a->d.status_class[1],
+            (unsigned long long)a->d.status_class[2], (unsigned long long)a->d.status_class[3],
+            (unsigned long long)a->d.status_class[4], (unsigned long long)a->d.status_class[5],
+            (unsigned long long)a->d.status_class[0]);
     fflush(s->out);
+}
+
+/* Keep the interval for the result; on allocation failure the series in
+ * the result just stops growing (the NDJSON file is unaffected). */
+static void keep_point(struct series_reader *s, const struct series_snap *a, uint64_t t_end)
+{
+    struct series_point *pt;
+
+    if (s->npoints == s->cap_points) {
+        uint32_t cap = s->cap_points ? s->cap_points * 2 : 64;
+        struct series_point *n = realloc(s->points, cap * sizeof(*n));
+
+        if (!n)
+            return;
+        s->points = n;
+        s->cap_points = cap;
+    }
+    pt = &s->points[s->npoints++];
+    pt->t_s = (double)t_end / 1e9;
+    pt->phase = phase_of(s, t_end);
+    pt->target = target_of(s, t_end);
+    pt->d = a->d;
+    pt->p50_us = hist_percentile_us(&a->dur, 50);
+    pt->p90_us = hist_percentile_us(&a->dur, 90);
+    pt->p99_us = hist_percentile_us(&a->dur, 99);
+    pt->lag_p99_us = hist_percentile_us(&a->lag, 99);
+    pt->max_us = a->dur.count ? (double)a->dur.max_ns / 1000 : 0;
+    pt->connections = a->connections;
+}
+
+struct series_point *series_take_points(struct series_reader *s, uint32_t *n)
+{
+    struct series_point *p = s->points;
+
+    *n = s->npoints;
+    s->points = NULL;
+    s->npoints = s->cap_points = 0;
+    return p;
 }
 
 static void emit_progress(struct series_reader *s, const struct series_snap *a, uint64_t t_end)
@@ -182,6 +229,9 @@ static void emit(struct series_reader *s)
     }
     if (s->out)
         emit_json(s, a, t_end);
+    keep_point(s, a, t_end);
+    if (s->hook)
+        s->hook(s->hook_ctx, t_end - s->interval_ns, s->interval_ns, a);
     emit_progress(s, a, t_end);
     memset(&a->d, 0, sizeof(a->d));
     a->connections = 0;
@@ -207,6 +257,8 @@ static void merge(struct series_reader *s, const struct series_snap *src)
     a->d.errors += src->d.errors;
     a->d.dropped += src->d.dropped;
     a->d.scheduled += src->d.scheduled;
+    for (unsigned c = 0; c < 6; c++)
+        a->d.status_class[c] += src->d.status_class[c];
     a->connections += src->connections;
     hist_merge(&a->dur, &src->dur);
     hist_merge(&a->lag, &src->lag);
