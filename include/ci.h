@@ -36,6 +36,10 @@ struct ci_opts {
     const char *baseline;
     struct ci_regression reg[CI_MAX_REGRESSIONS];
     uint32_t nreg;
+    /* outputs and the shard, taken anywhere on the command line too */
+    const char *html;             /* --html FILE: the self-contained report */
+    const char *hdr_log;          /* --hdr-log FILE: HdrHistogram interval log */
+    uint32_t shard_i, shard_n;    /* --shard i/N (1-based); 0/0 without */
 };
 
 /* Take the CI flags out of argv (they may appear anywhere); *argc shrinks.

@@ -57,6 +57,22 @@ static const char *ci_value(int argc, char **argv, int *i, const char *name, boo
     return argv[++*i];
 }
 
+/* --shard i/N: this process is the i-th of N (1 <= i <= N <= 10000). */
+static int ci_shard(struct ci_opts *o, const char *v)
+{
+    unsigned i, n;
+    int used = 0;
+
+    if (sscanf(v, "%u/%u%n", &i, &n, &used) != 2 || v[used] || !n || n > 10000 || !i || i > n) {
+        fprintf(stderr, "stampede: --shard '%s': expected i/N with 1 <= i <= N <= 10000 "
+                "(e.g. 2/4: the second of four shards)\n", v);
+        return -1;
+    }
+    o->shard_i = i;
+    o->shard_n = n;
+    return 0;
+}
+
 int ci_extract(struct ci_opts *o, int *argc, char **argv)
 {
     int out = 1;
@@ -88,6 +104,13 @@ int ci_extract(struct ci_opts *o, int *argc, char **argv)
             o->baseline = v;
         } else if ((v = ci_value(*argc, argv, &i, "--max-regression", &missing))) {
             if (ci_regression(o, v))
+                return 2;
+        } else if ((v = ci_value(*argc, argv, &i, "--html", &missing))) {
+            o->html = v;
+        } else if ((v = ci_value(*argc, argv, &i, "--hdr-log", &missing))) {
+            o->hdr_log = v;
+        } else if ((v = ci_value(*argc, argv, &i, "--shard", &missing))) {
+            if (ci_shard(o, v))
                 return 2;
         } else if (!missing) {
             argv[out++] = argv[i];

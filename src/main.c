@@ -4,6 +4,8 @@
  *   stampede [flags] URL            one load from flags
  *   stampede run FILE [flags]       the scenarios of a file, at the same time
  *   stampede validate FILE...       check files, send nothing
+ *   stampede report RESULT --html F re-render a saved result as HTML
+ *   stampede merge FILE... --json F merge shards' results, judge thresholds
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 99 a
  * threshold or the baseline budget failed, 130 interrupted (the report is
@@ -19,6 +21,8 @@
 #include "ci.h"
 #include "cli.h"
 #include "engine.h"
+#include "html.h"
+#include "merge.h"
 #include "metrics.h"
 #include "report.h"
 #include "report_flow.h"
@@ -75,17 +79,13 @@ static void run_all(struct run_one *runs, uint32_t n)
 }
 
 /* The JSON result: one scenario's as it is; several nested by name. */
-static int write_json(const char *path, struct run_one *runs, uint32_t n, int code,
-                      const struct verdict *v)
+static void write_json_f(FILE *f, struct run_one *runs, uint32_t n, int code,
+                         const struct verdict *v)
 {
-    FILE *f;
-    int err = 0;
-
-    if (n == 1)
-        return report_json_file(path, runs[0].plan, runs[0].r);
-    f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!f)
-        return -errno;
+    if (n == 1) {
+        report_json(f, runs[0].plan, runs[0].r);
+        return;
+    }
     fprintf(f, "{\"schema\":\"%s\",\"exit_code\":%d,\"scenarios\":{", REPORT_SCHEMA, code);
     for (uint32_t i = 0; i < n; i++) {
         fprintf(f, "%s\"%s\":", i ? "," : "", runs[i].name);
@@ -106,11 +106,47 @@ static int write_json(const char *path, struct run_one *runs, uint32_t n, int co
         fprintf(f, ",\"bound\":%.17g}", t->bound);
     }
     fputs("]}\n", f);
+}
+
+static int write_json(const char *path, struct run_one *runs, uint32_t n, int code,
+                      const struct verdict *v)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    int err = 0;
+
+    if (!f)
+        return -errno;
+    write_json_f(f, runs, n, code, v);
     if (ferror(f))
         err = -EIO;
     if (f != stdout && fclose(f) && !err)
         err = -errno;
     return err;
+}
+
+/* The HTML report embeds the JSON result, built in memory. -1 + errno. */
+static int write_html(const char *path, struct run_one *runs, uint32_t n, int code,
+                      const struct verdict *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    int err;
+
+    if (!m)
+        return -1;
+    write_json_f(m, runs, n, code, v);
+    if (fclose(m)) {
+        free(buf);
+        return -1;
+    }
+    err = html_write(path, buf, len);
+    free(buf);
+    if (err) {
+        errno = -err;
+        return -1;
+    }
+    return 0;
 }
 
 static int worst(int a, int b)
@@ -190,6 +226,10 @@ static int finish(struct run_one *runs, uint32_t n, const struct scen_file *sf,
             fprintf(stderr, "stampede: cannot write %s: %s\n", json_path, strerror(-err));
             code = worst(code, 1);
         }
+    }
+    if (ci->html && write_html(ci->html, runs, n, code, &v)) {
+        fprintf(stderr, "stampede: cannot write --html %s: %s\n", ci->html, strerror(errno));
+        code = worst(code, 1);
     }
     if (ci->junit && ci_junit(ci, title, v.thr, v.nthr, &ms)) {
         fprintf(stderr, "stampede: cannot write --junit %s: %s\n", ci->junit, strerror(errno));
@@ -437,5 +477,9 @@ int main(int argc, char **argv)
         return rc;
     if (argc > 1 && !strcmp(argv[1], "run"))
         return cmd_run(argc - 2, argv + 2, &ci);
+    if (argc > 1 && !strcmp(argv[1], "merge"))
+        return merge_cmd(argc - 2, argv + 2, &ci);
+    if (argc > 1 && !strcmp(argv[1], "report"))
+        return html_cmd_report(argc - 2, argv + 2, ci.html);
     return cmd_flags(argc, argv, &ci);
 }
