@@ -2,7 +2,7 @@
 # directory (build/, build/asan, build/fuzz) so a sanitizer build never links
 # stale objects. `make V=1` shows commands.
 
-PKGS     := liburing openssl libfyaml
+PKGS     := liburing openssl libfyaml zlib
 # Debian 12's libwslay-dev ships no .pc file
 WSLAY    := $(shell pkg-config --libs libwslay 2>/dev/null || echo -lwslay)
 CC       ?= cc
@@ -25,6 +25,8 @@ BUILD    ?= build
 Q        := $(if $(V),,@)
 
 OBJS     := $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/*.c))
+# the HTML report's page, src/report.html, compiled in as a C string
+OBJS     += $(BUILD)/gen/html_template.o
 LIBOBJS  := $(filter-out $(BUILD)/main.o,$(OBJS))
 TGTOBJS  := $(patsubst tools/stampede-target/%.c,$(BUILD)/target/%.o,$(wildcard tools/stampede-target/*.c))
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -45,6 +47,17 @@ $(BUILD)/%.o: src/%.c
 
 $(BUILD)/target/%.o: tools/stampede-target/%.c
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) -Itools/stampede-target $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+# src/report.html -> a C string (sed only: xxd and python3 may be missing);
+# '?' is escaped so no trigraph can form
+$(BUILD)/gen/html_template.c: src/report.html
+	$(Q)mkdir -p $(@D) && { echo '/* generated from src/report.html; do not edit */'; \
+	  echo 'extern const char html_template[];'; echo 'const char html_template[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/html_template.o: $(BUILD)/gen/html_template.c
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # the version string changes with every commit; only this object is rebuilt
 $(BUILD)/version.o: FORCE

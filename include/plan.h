@@ -25,6 +25,7 @@ struct tmpl;
 struct thr;
 struct flow;
 struct jscan_path;
+struct hdrlog;
 
 struct plan {
     /* target */
@@ -133,11 +134,18 @@ struct plan {
     /* output */
     const char *json_path;  /* "-" for stdout */
     bool quiet;
+    struct hdrlog *hdrlog;  /* --hdr-log (hdrlog.h), shared by the scenarios; NULL: none */
+    char hdr_tag[160];      /* its interval lines' tag: the main metric's name */
 
     /* CPUs this process may run on (sched_getaffinity); workers pin here */
     int cpus[PLAN_MAX_CPUS];
     uint32_t ncpus;
     bool threads_given;
+
+    /* --shard i/N (shard.h): 0-based index, count (0: not sharded) */
+    uint32_t shard_i, shard_n;
+    uint64_t conn_id_base;  /* this shard's first global connection id */
+    uint32_t row_base, row_count; /* round-robin feeder rows of this shard (0: all) */
 };
 
 void plan_fini(struct plan *p);

@@ -116,6 +116,9 @@ void cli_usage(FILE *f)
           "      --connect-rate R    at most R new connections per second\n"
           "      --interval D        time series and progress interval (default 1s)\n"
           "      --timeseries FILE   write one NDJSON object per interval\n"
+          "      --hdr-log FILE      write an HdrHistogram interval log (format 1.3, values in us)\n"
+          "      --html FILE         write a self-contained HTML report\n"
+          "      --shard i/N         run the i-th of N equal slices of this load (then merge)\n"
           "      --progress          when stderr is not a TTY, print a line every 10 s\n"
           CLI_WS_USAGE
           CLI_TLS_USAGE

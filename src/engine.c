@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "flow.h"
+#include "hdrlog.h"
 #include "metrics.h"
 #include "series.h"
 #include "sysinfo.h"
@@ -383,6 +384,7 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
 {
     struct series_ring **rings = calloc(p->threads, sizeof(*rings));
     struct series_reader sr;
+    struct hdrlog_hook hk = {.log = p->hdrlog, .tag = p->hdr_tag};
     bool sr_ok = false;
     struct engine_ctl ctl = {0};
     struct worker *ws;
@@ -412,6 +414,10 @@ int engine_run(const struct plan *p, struct result *r, FILE *ts_out)
         exit(EXIT_RUNTIME);
     }
     sr_ok = engine_series_open(p, ws, rings, &sr, ts_out) == 0;
+    if (sr_ok && p->hdrlog) {
+        sr.hook = hdrlog_series_hook;
+        sr.hook_ctx = &hk;
+    }
     /* every ring is set up before any connection opens */
     pthread_barrier_wait(&ctl.start);
     if (engine_setup_error(p, ws, r))

@@ -191,6 +191,15 @@ static struct flow_stats *fs_of(struct worker *w)
     return w->stats.flow;
 }
 
+/* Round robin over the rows (a shard's own slice of them, shard.h). */
+static uint32_t flow_rr_row(struct worker *w)
+{
+    const struct plan *p = w->plan;
+    uint32_t n = p->row_count ? p->row_count : p->flow->data.nrows;
+
+    return p->row_base + (uint32_t)((w->flow_rr++ * p->threads + w->id) % n);
+}
+
 static void flow_iter_begin(struct conn *c, uint64_t intended)
 {
     struct worker *w = c->w;
@@ -202,9 +211,7 @@ static void flow_iter_begin(struct conn *c, uint64_t intended)
     fc->iter_start = intended;
     fc->seq++;
     if (f->data.nrows)
-        fc->row = f->data.per_conn ? (uint32_t)(wsc_conn_id(c) % f->data.nrows)
-                                   : (uint32_t)((w->flow_rr++ * w->plan->threads + w->id) %
-                                                f->data.nrows);
+        fc->row = f->data.per_conn ? (uint32_t)(wsc_conn_id(c) % f->data.nrows) : flow_rr_row(w);
     for (uint32_t i = 0; i < f->ncaps; i++)
         fc->caps[i] = (struct tmpl_str){fc->capbuf + (size_t)i * FLOW_CAP_LEN, 0};
     if (w->plan->open_loop && w->in_run && intended >= w->run_start_ns) {

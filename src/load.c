@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shard.h"
 #include "worker.h"
 
 #define LOAD_CONN_TICK_NS 1000000ull /* connection targets move at most every 1 ms */
@@ -242,8 +243,12 @@ static void load_dispatch(struct worker *w)
 
 static void load_start_stream(struct worker *w, const struct pace_plan *pp, uint64_t origin)
 {
+    uint32_t sn = w->plan->shard_n ? w->plan->shard_n : 1;
+
     w->origin_ns = origin;
-    pace_stream_init(&w->ps, pp, w->id, w->plan->threads, w->plan->poisson,
+    /* shard i of N takes global arrivals i + N*k; its worker w every W-th of those */
+    pace_stream_init(&w->ps, pp, sn * w->id + w->plan->shard_i, sn * w->plan->threads,
+                     w->plan->poisson,
                      w->plan->seed ^ origin);
 }
 
@@ -304,7 +309,8 @@ static void load_conn_targets(struct worker *w)
     if (!p->conn_stages || w->now - w->conn_tick_ns < LOAD_CONN_TICK_NS || w->stopping)
         return;
     w->conn_tick_ns = w->now;
-    total = floor(pace_value_at(pp, w->now - origin) + 0.5);
+    total = (double)shard_slice((uint64_t)floor(pace_value_at(pp, w->now - origin) + 0.5),
+                                p->shard_i, p->shard_n);
     want = (uint32_t)(total / p->threads) + (w->id < (uint32_t)fmod(total, p->threads));
     if (want > w->nconns)
         want = w->nconns;

@@ -17,16 +17,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ci.h"
 #include "cli.h"
 #include "engine.h"
+#include "hdrlog.h"
 #include "html.h"
 #include "merge.h"
 #include "metrics.h"
 #include "report.h"
 #include "report_flow.h"
 #include "scenario.h"
+#include "shard.h"
 #include "sysinfo.h"
 
 #define EXIT_THRESHOLDS 99
@@ -159,6 +162,48 @@ static int worst(int a, int b)
     return a ? a : b;
 }
 
+static const char *main_metric(const struct plan *p)
+{
+    return p->ws ? (p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt") : "http_req_duration";
+}
+
+/* Has this metric its per-interval lines already (the engines' hook)? */
+static bool hdr_is_main(const struct run_one *runs, uint32_t n, const char *name)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(name, main_metric(runs[i].plan)) || !strcmp(name, runs[i].plan->hdr_tag))
+            return true;
+    return false;
+}
+
+/* --hdr-log, after the run: one whole-run line (from the end of the warm-up,
+ * the run's length) for every other duration metric, then close. 0/-errno. */
+static int hdr_finish(struct run_one *runs, uint32_t n, const struct metric_set *ms)
+{
+    struct hdrlog *l = runs[0].plan->hdrlog;
+    double start_s = runs[0].plan->warmup_ns / 1e9;
+    for (uint32_t i = 0; i < ms->n; i++) {
+        const struct metric *m = &ms->m[i];
+
+        if (m->kind == METRIC_DURATION && m->h && !hdr_is_main(runs, n, m->name) &&
+            hdrlog_write(l, m->name, start_s, ms->run_s, m->h))
+            break;
+    }
+    /* send_lag is no threshold metric (not in ms): from each open-loop run */
+    for (uint32_t i = 0; i < n; i++) {
+        char tag[160];
+
+        if (!runs[i].plan->open_loop)
+            continue;
+        if (n > 1)
+            snprintf(tag, sizeof(tag), "send_lag{scenario:%s}", runs[i].name);
+        else
+            snprintf(tag, sizeof(tag), "send_lag");
+        hdrlog_write(l, tag, start_s, ms->run_s, &runs[i].r->total.send_lag);
+    }
+    return hdrlog_close(l); /* it keeps the first write error */
+}
+
 /* After the run: judge, report, write the outputs; returns the exit code. */
 static int finish(struct run_one *runs, uint32_t n, const struct scen_file *sf,
                   struct ci_opts *ci, const char *json_path, bool quiet, const char *title)
@@ -202,8 +247,8 @@ static int finish(struct run_one *runs, uint32_t n, const struct scen_file *sf,
     v.regressions = ci_baseline(ci, &ms);
     if (v.regressions < 0)
         code = worst(code, 2);
-    else if ((v.failed || v.regressions) && code == 0)
-        code = EXIT_THRESHOLDS;
+    else if ((v.failed || v.regressions) && code == 0 && !ci->shard_n)
+        code = EXIT_THRESHOLDS; /* a shard's thresholds are judged on the merge */
     for (uint32_t i = 0; i < n; i++) {
         runs[i].r->thr = v.thr;
         runs[i].r->nthr = v.nthr;
@@ -218,6 +263,15 @@ static int finish(struct run_one *runs, uint32_t n, const struct scen_file *sf,
         ci_regressions_text(out, ci);
     } else if (code == EXIT_THRESHOLDS) {
         fprintf(stderr, "stampede: %u thresholds failed\n", v.failed);
+    }
+    if (runs[0].plan->hdrlog) {
+        int err = hdr_finish(runs, n, &ms);
+
+        if (err) {
+            fprintf(stderr, "stampede: cannot write --hdr-log %s: %s\n", ci->hdr_log,
+                    strerror(-err));
+            code = worst(code, 1);
+        }
     }
     if (json_path) {
         int err = write_json(json_path, runs, n, code, &v);
@@ -259,6 +313,44 @@ static FILE *open_ts(const struct plan *p, int *code)
     return f;
 }
 
+/* --hdr-log: created before the run, so an unwritable path fails (2) early. */
+static struct hdrlog *hdr_open(const struct ci_opts *ci, int *code)
+{
+    struct timespec now;
+    struct hdrlog *l;
+
+    if (!ci->hdr_log)
+        return NULL;
+    clock_gettime(CLOCK_REALTIME, &now);
+    l = hdrlog_open(ci->hdr_log, (double)now.tv_sec + now.tv_nsec / 1e9);
+    if (!l) {
+        fprintf(stderr, "stampede: cannot write --hdr-log %s: %s\n", ci->hdr_log, strerror(errno));
+        *code = 2;
+    }
+    return l;
+}
+
+/* Give a plan the log (may be NULL) and the tag of its interval lines. */
+static void hdr_attach(struct plan *p, struct hdrlog *l, const char *scenario)
+{
+    p->hdrlog = l;
+    if (scenario)
+        snprintf(p->hdr_tag, sizeof(p->hdr_tag), "%s{scenario:%s}", main_metric(p), scenario);
+    else
+        snprintf(p->hdr_tag, sizeof(p->hdr_tag), "%s", main_metric(p));
+}
+
+/* --shard i/N: this process's slice of the plan (shard.h). */
+static int apply_shard(struct plan *p, const struct ci_opts *ci)
+{
+    char err[256];
+
+    if (!ci->shard_n || !shard_apply(p, ci->shard_i, ci->shard_n, err, sizeof(err)))
+        return 0;
+    fprintf(stderr, "stampede: %s\n", err);
+    return -1;
+}
+
 static int cmd_flags(int argc, char **argv, struct ci_opts *ci)
 {
     static struct plan plan;
@@ -283,8 +375,12 @@ static int cmd_flags(int argc, char **argv, struct ci_opts *ci)
             return 2;
         }
     }
+    if (apply_shard(&plan, ci))
+        return 2;
     run.r = calloc(1, sizeof(*run.r));
     run.ts_out = open_ts(&plan, &code);
+    if (!code)
+        hdr_attach(&plan, hdr_open(ci, &code), NULL);
     if (!run.r || code) {
         free(run.r);
         return run.r ? code : 1;
@@ -414,6 +510,11 @@ static int cmd_run(int argc, char **argv, struct ci_opts *ci)
         }
     }
     set_aborts(&sf);
+    for (uint32_t i = 0; i < sf.n; i++)
+        if (apply_shard(&sf.s[i].plan, ci)) {
+            scen_free(&sf);
+            return 2;
+        }
     for (uint32_t i = 0; i < sf.n; i++) {
         runs[i].name = sf.s[i].name;
         runs[i].plan = &sf.s[i].plan;
@@ -426,6 +527,12 @@ static int cmd_run(int argc, char **argv, struct ci_opts *ci)
     }
     if (sf.n == 1)
         runs[0].ts_out = open_ts(runs[0].plan, &code);
+    if (!code) {
+        struct hdrlog *l = hdr_open(ci, &code);
+
+        for (uint32_t i = 0; i < sf.n; i++)
+            hdr_attach(&sf.s[i].plan, l, sf.n > 1 ? sf.s[i].name : NULL);
+    }
     if (code)
         return code;
     run_all(runs, sf.n);

@@ -9,6 +9,7 @@
 #include "report.h"
 
 #include "report_flow.h"
+#include "shard.h"
 
 #include <errno.h>
 #include <string.h>
@@ -179,6 +180,8 @@ static void text_header(FILE *f, const struct plan *p, const struct result *r)
             p->pipeline);
     if (p->requests)
         fprintf(f, ", -n %llu", (unsigned long long)p->requests);
+    if (p->shard_n > 1)
+        fprintf(f, ", shard %u/%u", p->shard_i + 1, p->shard_n);
     fputs("\n\n", f);
 }
 
@@ -311,17 +314,19 @@ static void json_hdr(struct json *j, const char *name, const char *value)
 
 static void json_config_model(struct json *j, const struct plan *p)
 {
+    double share = shard_share(p); /* a shard reports its slice: merges add up */
+
     json_str(j, "model", p->open_loop ? "open" : "closed");
-    json_dbl(j, "rate_per_s", p->rate);
+    json_dbl(j, "rate_per_s", p->rate * share);
     json_arr_begin(j, "stages");
     for (unsigned i = 0; p->stages_given && i < p->pace.nstages; i++) {
         json_obj_begin(j, NULL);
         json_dbl(j, "duration_s", secs(p->pace.stages[i].duration_ns));
-        json_dbl(j, "target", p->pace.stages[i].target);
+        json_dbl(j, "target", p->pace.stages[i].target * share);
         json_obj_end(j);
     }
     json_arr_end(j);
-    json_dbl(j, "stages_start", p->stages_given ? p->pace.start : 0);
+    json_dbl(j, "stages_start", p->stages_given ? p->pace.start * share : 0);
     json_str(j, "stages_unit", !p->stages_given ? "" : p->pace.is_rate ? "per_s" : "connections");
     json_str(j, "arrival", p->poisson ? "poisson" : "uniform");
     json_dbl(j, "warmup_s", secs(p->warmup_ns));
@@ -339,6 +344,13 @@ static void json_config(struct json *j, const struct plan *p, const struct resul
     json_str(j, "address", p->addr_str);
     json_str(j, "method", p->method);
     json_u64(j, "connections", p->connections);
+    if (p->shard_n > 1) {
+        json_obj_begin(j, "shard");
+        json_u64(j, "index", p->shard_i + 1);
+        json_u64(j, "count", p->shard_n);
+        json_u64(j, "first_conn_id", p->conn_id_base);
+        json_obj_end(j);
+    }
     json_u64(j, "threads", r->threads);
     json_dbl(j, "duration_s", secs(p->duration_ns));
     json_u64(j, "requests", p->requests);

@@ -5,11 +5,13 @@
  */
 #include "series.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pace.h"
 #include "plan.h"
+#include "shard.h"
 #include "units.h"
 
 struct series_ring *series_ring_new(void)
@@ -126,7 +128,14 @@ static double target_of(const struct series_reader *s, uint64_t t_end)
     if (t_end <= s->warmup_ns)
         return p->warmup_value;
     /* the middle of the interval: for a linear ramp, the interval's mean */
-    if (p->open_loop || p->conn_stages)
+    if (p->open_loop)
+        return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) *
+               shard_share(p);
+    if (p->conn_stages && p->shard_n > 1)
+        return (double)shard_slice(
+            (uint64_t)floor(pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) + 0.5),
+            p->shard_i, p->shard_n);
+    if (p->conn_stages)
         return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2);
     return p->connections;
 }

@@ -89,7 +89,8 @@ void wsc_pool_fini(struct worker *w)
 
 uint64_t wsc_conn_id(const struct conn *c)
 {
-    return (uint64_t)c->slot * c->w->plan->threads + c->w->id;
+    /* dense in [0, slots) per process; a shard's ids start at its base */
+    return c->w->plan->conn_id_base + (uint64_t)c->slot * c->w->plan->threads + c->w->id;
 }
 
 static struct wsx *wsc_attach(struct conn *c)

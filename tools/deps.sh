@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install what stampede needs from the distribution, only if missing.
-#   tools/deps.sh build   compiler, liburing, wslay, OpenSSL, libfyaml
+#   tools/deps.sh build   compiler, liburing, wslay, OpenSSL, libfyaml, zlib
 #   tools/deps.sh test    the above plus the test peers (nginx, python3, node and
-#                         the npm `ws` server in tests/node)
+#                         the npm `ws` server and hdr-histogram-js in tests/node)
 # As root it runs apt-get; otherwise it prints the command and fails.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config liburing-dev libwslay-dev libssl-dev libfyaml-dev openssl)
+build_pkgs=(gcc make pkg-config liburing-dev libwslay-dev libssl-dev libfyaml-dev zlib1g-dev openssl)
 test_pkgs=(nginx-light python3 curl nodejs npm)
 
 want=("${build_pkgs[@]}")
@@ -28,7 +28,7 @@ node_peers() {
     [ "${1:-build}" = test ] || return 0
     local dir
     dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
-    [ -d "$dir/node_modules/ws" ] && return 0
+    [ -d "$dir/node_modules/ws" ] && [ -d "$dir/node_modules/hdr-histogram-js" ] && return 0
     command -v npm >/dev/null 2>&1 || return 0
     echo "deps: npm ci in tests/node" >&2
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
