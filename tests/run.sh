@@ -55,6 +55,7 @@ missing_need() {
     for w in "$@"; do
         case $w in
         slow) [ -n "${STAMPEDE_SLOW:-}" ] || { echo "slow (set STAMPEDE_SLOW=1)"; return; } ;;
+        root) [ "$(id -u)" -eq 0 ] || { echo "root (ip netns) not available"; return; } ;;
         *) command -v "$w" >/dev/null 2>&1 || { echo "$w not installed"; return; } ;;
         esac
     done
