@@ -28,7 +28,11 @@ node_peers() {
     [ "${1:-build}" = test ] || return 0
     local dir
     dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
-    [ -d "$dir/node_modules/ws" ] && [ -d "$dir/node_modules/hdr-histogram-js" ] && return 0
+    local m have=1
+    for m in ws hdr-histogram-js kubernetes-models yaml; do
+        [ -d "$dir/node_modules/$m" ] || have=0
+    done
+    [ "$have" -eq 1 ] && return 0
     command -v npm >/dev/null 2>&1 || return 0
     echo "deps: npm ci in tests/node" >&2
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
