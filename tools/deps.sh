@@ -2,12 +2,13 @@
 # Install what stampede needs from the distribution, only if missing.
 #   tools/deps.sh build   compiler, liburing, wslay, OpenSSL, libfyaml, zlib
 #   tools/deps.sh test    the above plus the test peers (nginx, python3, node and
-#                         the npm `ws` server and hdr-histogram-js in tests/node)
+#                         the npm `ws` server and hdr-histogram-js in tests/node;
+#                         chromium, headless, for the HTML report test)
 # As root it runs apt-get; otherwise it prints the command and fails.
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config liburing-dev libwslay-dev libssl-dev libfyaml-dev zlib1g-dev openssl)
-test_pkgs=(nginx-light python3 curl nodejs npm)
+test_pkgs=(nginx-light python3 curl nodejs npm chromium)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
@@ -19,6 +20,7 @@ for p in "${want[@]}"; do
     python3) command -v python3 >/dev/null 2>&1 && continue ;;
     nodejs) command -v node >/dev/null 2>&1 && continue ;;
     npm) command -v npm >/dev/null 2>&1 && continue ;;
+    chromium) command -v chromium >/dev/null 2>&1 && continue ;;
     gcc) command -v cc >/dev/null 2>&1 && continue ;;
     esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
