@@ -63,9 +63,13 @@ static const struct {
     {"ping", K_PING, "--ping"},
 };
 
-/* stages: [{duration: 30s, target: 100/s}, "1m:100/s", ...] -> "30s:100/s,1m:100/s" */
-static void sc_stages(struct sc *c, struct fy_node *n, bool rate, struct sc_args *a)
+/* stages: [{duration: 30s, target: 100/s}, "1m:100/s", ...] -> "30s:100/s,1m:100/s".
+ * A stage's keys are addressed as PREFIX.stages.N.KEY by --set, so a
+ * top-level `--set duration=..` or `target=..` never rewrites a stage. */
+static void sc_stages(struct sc *c, struct fy_node *n, const char *prefix, bool rate,
+                      struct sc_args *a)
 {
+    unsigned idx = 0;
     char list[4096] = "";
     size_t used = 0;
     struct fy_node *e;
@@ -81,14 +85,15 @@ static void sc_stages(struct sc *c, struct fy_node *n, bool rate, struct sc_args
         static const char *const stage_keys[] = {"duration", "target", NULL};
         struct sc_val d, t;
         uint64_t ns;
-        char one[160];
+        char one[160], at_path[128];
 
+        snprintf(at_path, sizeof(at_path), "%s.stages.%u", prefix, idx++);
         if (sc_is(e, FYNT_SCALAR)) {
             snprintf(one, sizeof(one), "%s", fy_node_get_scalar0(e));
         } else {
             if (!sc_keys(c, e, "a stage", stage_keys))
                 continue;
-            if (!sc_get(c, e, "", "duration", &d) || !sc_get(c, e, "", "target", &t)) {
+            if (!sc_get(c, e, at_path, "duration", &d) || !sc_get(c, e, at_path, "target", &t)) {
                 sc_err_node(c, e, "a stage needs both duration and target");
                 continue;
             }
@@ -157,7 +162,7 @@ static void sc_load(struct sc *c, struct fy_node *root, struct fy_node *map, con
     if (st && !(e->keys & K_STAGES))
         sc_err_node(c, st, "'stages' does not apply to executor %s", e->name);
     else if (st)
-        sc_stages(c, st, !strcmp(e->name, "ramping-rate"), a);
+        sc_stages(c, st, prefix, !strcmp(e->name, "ramping-rate"), a);
     if ((e->required & K_STAGES) && !st)
         sc_err_node(c, map, "executor %s needs 'stages'", e->name);
     if ((e->required & K_RATE) && !sc_get(c, map, prefix, "rate", &v))
