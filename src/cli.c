@@ -92,6 +92,10 @@ int cli_opt_kind(const char *name)
 void cli_usage(FILE *f)
 {
     fputs("usage: stampede [options] URL\n"
+          "       stampede run FILE.yaml [--set key=value]... [options]\n"
+          "       stampede validate FILE.yaml...\n"
+          "       stampede report RESULT.json --html OUT.html\n"
+          "       stampede merge RESULT.json... [--json OUT] [--html OUT] [--threshold ...]\n"
           "\n"
           "HTTP/1.1, WebSocket and TLS load generator on io_uring: one ring per worker\n"
           "thread, exact latency percentiles, a JSON result for CI.\n"
