@@ -49,6 +49,8 @@ struct merge {
 
 /* ---- node helpers (merge_emit.c) ---- */
 
+/* Child by exact key (which may hold '/'), NULL if missing. */
+struct fy_node *merge_key(struct fy_node *n, const char *key);
 /* Child at "a/b/c" (mapping keys), NULL if any step is missing. */
 struct fy_node *merge_at(struct fy_node *n, const char *path);
 /* A scalar's number; false (and *v = 0) if absent or not a number. */
@@ -59,6 +61,10 @@ const char *merge_str(struct fy_node *n, const char *path);
 /* Sum of a path over the level's inputs; of every value of a mapping. */
 uint64_t merge_sum(const struct merge *m, const struct merge_level *lv, const char *path);
 uint64_t merge_sum_map(const struct merge *m, const struct merge_level *lv, const char *path);
+
+/* The merged result as metrics.c would flatten a run of it (merge_metrics.c). */
+struct metric_set;
+int merge_metric_set(const struct merge *m, struct metric_set *ms);
 
 /* Write one level's merged result object under key (NULL: top). */
 void merge_emit_level(struct json *j, const char *key, const struct merge *m,

@@ -32,6 +32,8 @@
 #include "units.h"
 
 #define MERGE_EXIT_THRESHOLDS 99
+#define MERGE_USAGE "usage: stampede merge FILE... [--json OUT] [--html OUT] " \
+                    "[--threshold M:EXPR]... [--junit F] [--summary-md F] [-q]\n"
 
 /* ---- loading and the shape checks ----------------------------------------------------- */
 
@@ -92,7 +94,31 @@ static int merge_check_top(struct merge *m, uint32_t i)
     return 0;
 }
 
-/* The levels: the file itself, or one per scenario (the first file's order). */
+/* Scenario `name` of every file; the files must hold the same scenarios. */
+static int merge_scenario(struct merge *m, struct merge_level *lv, const char *name, uint32_t n0)
+{
+    lv->name = name;
+    for (uint32_t i = 0; name && i < m->n; i++) {
+        struct fy_node *sc = merge_at(m->root[i], "scenarios");
+
+        lv->r[i] = merge_key(sc, name);
+        if (lv->r[i] && fy_node_get_type(lv->r[i]) != FYNT_MAPPING) {
+            fprintf(stderr, "stampede: merge: %s: scenarios.%s is not an object\n", m->path[i],
+                    name);
+            return -1;
+        }
+        if (!lv->r[i] || fy_node_mapping_item_count(sc) != (int)n0) {
+            fprintf(stderr, "stampede: merge: %s: scenarios differ from %s's (%s has "
+                    "scenario \"%s\" and %u in all)\n", m->path[i], m->path[0], m->path[0],
+                    name, n0);
+            return -1;
+        }
+    }
+    return name ? 0 : -1;
+}
+
+/* The levels: the file itself, or one per scenario (the first file's
+ * order), plus the top of a multi-scenario file. */
 static int merge_levels(struct merge *m)
 {
     struct fy_node *sc0 = merge_at(m->root[0], "scenarios");
@@ -109,38 +135,34 @@ static int merge_levels(struct merge *m)
     if (!m->lv)
         return -1;
     m->nlv = n0;
-    for (uint32_t i = 0; i < m->n; i++)
-        m->lv[n0].r[i] = m->root[i]; /* the top of a multi-scenario file */
+    memcpy(m->lv[n0].r, m->root, sizeof(m->root));
     if (!m->multi) {
         memcpy(m->lv[0].r, m->root, sizeof(m->root));
         return 0;
     }
-    for (uint32_t k = 0; (p = fy_node_mapping_iterate(sc0, &it)); k++) {
-        struct merge_level *lv = &m->lv[k];
-
-        lv->name = fy_node_get_scalar0(fy_node_pair_key(p));
-        for (uint32_t i = 0; lv->name && i < m->n; i++) {
-            struct fy_node *sc = merge_at(m->root[i], "scenarios");
-
-            lv->r[i] = merge_at(sc, lv->name);
-            if (!lv->r[i] || fy_node_get_type(lv->r[i]) != FYNT_MAPPING ||
-                fy_node_mapping_item_count(sc) != (int)n0) {
-                fprintf(stderr, "stampede: merge: %s: scenarios differ from %s's (%s "
-                        "has scenario \"%s\" and %u in all)\n", m->path[i], m->path[0],
-                        m->path[0], lv->name, n0);
-                return -1;
-            }
-        }
-        if (!lv->name)
+    for (uint32_t k = 0; (p = fy_node_mapping_iterate(sc0, &it)); k++)
+        if (merge_scenario(m, &m->lv[k], fy_node_get_scalar0(fy_node_pair_key(p)), n0))
             return -1;
-    }
     return 0;
 }
 
 static int merge_check_config(const struct merge *m, const struct merge_level *lv)
 {
     static const char *const same[] = {"url", "method", "protocol", "model", NULL};
+    static const char *const objs[] = {"config", "counters", "metrics", NULL};
     char path[64];
+
+    for (uint32_t i = 0; i < m->n; i++)
+        for (const char *const *k = objs; *k; k++) {
+            struct fy_node *o = merge_at(lv->r[i], *k);
+
+            if (o && fy_node_get_type(o) == FYNT_MAPPING)
+                continue;
+            fprintf(stderr, "stampede: merge: %s: %s%s%s%s is not an object: not a run's "
+                    "result\n", m->path[i], lv->name ? "scenarios." : "",
+                    lv->name ? lv->name : "", lv->name ? "." : "", *k);
+            return -1;
+        }
 
     for (uint32_t i = 1; i < m->n; i++)
         for (const char *const *k = same; *k; k++) {
@@ -327,164 +349,6 @@ static void merge_level_sums(const struct merge *m, struct merge_level *lv)
     }
 }
 
-/* ---- the metric set, for thresholds ------------------------------------------------------ */
-
-/* Names as metrics.c makes them: "base{tag1,tag2}"; a name that already
- * carries tags ("http_req_duration{step:x}") gets tag2 added inside. */
-static struct metric *ms_slot(struct metric_set *ms, const char *base, const char *tag1,
-                              const char *tag2, uint8_t kind)
-{
-    size_t bl = strlen(base);
-    char name[128];
-
-    if (bl && base[bl - 1] == '}' && tag2)
-        snprintf(name, sizeof(name), "%.*s,%s}", (int)(bl - 1), base, tag2);
-    else if (tag1 && tag2)
-        snprintf(name, sizeof(name), "%s{%s,%s}", base, tag1, tag2);
-    else if (tag1 || tag2)
-        snprintf(name, sizeof(name), "%s{%s}", base, tag1 ? tag1 : tag2);
-    else
-        snprintf(name, sizeof(name), "%s", base);
-    for (uint32_t i = 0; i < ms->n; i++)
-        if (!strcmp(ms->m[i].name, name))
-            return &ms->m[i];
-    if (ms->n == METRICS_MAX)
-        return NULL;
-    memset(&ms->m[ms->n], 0, sizeof(ms->m[0]));
-    snprintf(ms->m[ms->n].name, sizeof(ms->m[0].name), "%s", name);
-    ms->m[ms->n].kind = kind;
-    return &ms->m[ms->n++];
-}
-
-static void ms_add(struct metric_set *ms, const char *base, const char *t1, const char *t2,
-                   uint8_t kind, uint64_t num, uint64_t den)
-{
-    struct metric *x = ms_slot(ms, base, t1, t2, kind);
-
-    if (x) {
-        x->num += num;
-        x->den += den;
-    }
-}
-
-/* A duration: the level's merged histogram, or (untagged, several
- * scenarios) their sum in a histogram the set owns. */
-static void ms_dur(struct metric_set *ms, const char *name, const char *tag,
-                   struct hist *h)
-{
-    struct metric *x = ms_slot(ms, name, NULL, tag, METRIC_DURATION);
-    struct hist *own;
-
-    if (!x || x->h == h)
-        return;
-    if (!x->h) {
-        x->h = h;
-        return;
-    }
-    for (uint32_t i = 0; i < ms->nowned; i++)
-        if (ms->owned[i] == x->h) {
-            hist_merge(ms->owned[i], h);
-            return;
-        }
-    own = ms->nowned < 16 ? malloc(sizeof(*own)) : NULL;
-    if (!own)
-        return;
-    hist_init(own);
-    hist_merge(own, x->h);
-    hist_merge(own, h);
-    ms->owned[ms->nowned++] = own;
-    x->h = own;
-}
-
-static void ms_flow(struct metric_set *ms, struct fy_node *flow, const char *tag)
-{
-    uint64_t it = 0, req, resp, err, bad, pass = 0, fail = 0, p, f;
-    struct fy_node *e;
-    void *i1 = NULL, *i2 = NULL;
-    char t[160];
-
-    struct fy_node *steps = merge_at(flow, "steps"), *checks = merge_at(flow, "checks");
-
-    steps = steps && fy_node_get_type(steps) == FYNT_SEQUENCE ? steps : NULL;
-    checks = checks && fy_node_get_type(checks) == FYNT_SEQUENCE ? checks : NULL;
-    merge_u64(flow, "iterations", &it);
-    ms_add(ms, "iterations", tag, NULL, METRIC_COUNTER, it, 0);
-    while (steps && (e = fy_node_sequence_iterate(steps, &i1))) {
-        snprintf(t, sizeof(t), "step:%s", merge_str(e, "name") ? merge_str(e, "name") : "?");
-        merge_u64(e, "requests", &req);
-        merge_u64(e, "responses", &resp);
-        merge_u64(e, "errors", &err);
-        merge_u64(e, "status_4xx_5xx", &bad);
-        ms_add(ms, "http_req_failed", t, tag, METRIC_RATE, err + bad, resp + err);
-        ms_add(ms, "http_reqs", t, tag, METRIC_COUNTER, req, 0);
-    }
-    while (checks && (e = fy_node_sequence_iterate(checks, &i2))) {
-        snprintf(t, sizeof(t), "check:%s", merge_str(e, "name") ? merge_str(e, "name") : "?");
-        merge_u64(e, "passes", &p);
-        merge_u64(e, "fails", &f);
-        ms_add(ms, "checks", t, tag, METRIC_RATE, p, p + f);
-        pass += p;
-        fail += f;
-    }
-    ms_add(ms, "checks", tag, NULL, METRIC_RATE, pass, pass + fail);
-}
-
-/* One input's counters and rates, as metrics_add takes them from a run. */
-static void ms_input(struct metric_set *ms, struct fy_node *r, const char *tag)
-{
-    struct merge_level one = {.r = {r}};
-    struct merge m1 = {.n = 1};
-    uint64_t err = merge_sum_map(&m1, &one, "counters/errors");
-    uint64_t bad = err + merge_sum(&m1, &one, "counters/status/4xx") +
-                   merge_sum(&m1, &one, "counters/status/5xx");
-    const char *proto = merge_str(r, "config/protocol");
-    struct fy_node *flow = merge_at(r, "flow");
-
-    if (proto && !strcmp(proto, "ws")) {
-        ms_add(ms, "ws_msgs_sent", tag, NULL, METRIC_COUNTER,
-               merge_sum(&m1, &one, "counters/ws/msgs_sent"), 0);
-        ms_add(ms, "ws_msgs_received", tag, NULL, METRIC_COUNTER,
-               merge_sum(&m1, &one, "counters/ws/msgs_received"), 0);
-    } else {
-        ms_add(ms, "http_req_failed", tag, NULL, METRIC_RATE, bad,
-               merge_sum(&m1, &one, "counters/responses") + err);
-        ms_add(ms, "http_reqs", tag, NULL, METRIC_COUNTER,
-               merge_sum(&m1, &one, "counters/requests"), 0);
-    }
-    ms_add(ms, "data_sent", tag, NULL, METRIC_COUNTER, merge_sum(&m1, &one, "counters/bytes_out"), 0);
-    ms_add(ms, "data_received", tag, NULL, METRIC_COUNTER,
-           merge_sum(&m1, &one, "counters/bytes_in"), 0);
-    ms_add(ms, "dropped_iterations", tag, NULL, METRIC_COUNTER,
-           merge_sum(&m1, &one, "counters/dropped"), 0);
-    ms_add(ms, "errors", tag, NULL, METRIC_COUNTER,
-           err + merge_sum_map(&m1, &one, "counters/conn_errors"), 0);
-    if (flow && fy_node_get_type(flow) == FYNT_MAPPING)
-        ms_flow(ms, flow, tag);
-}
-
-/* The merged result as metrics.c would flatten a run of it: untagged,
- * and per scenario ({scenario:NAME}) when the files hold several. */
-static int merge_metric_set(const struct merge *m, struct metric_set *ms)
-{
-    char tag[160];
-
-    for (uint32_t k = 0; k < m->nlv; k++) {
-        const struct merge_level *lv = &m->lv[k];
-
-        snprintf(tag, sizeof(tag), "scenario:%s", lv->name ? lv->name : "");
-        for (int pass = 0; pass < (lv->name ? 2 : 1); pass++) {
-            const char *t = pass ? tag : NULL;
-
-            for (uint32_t i = 0; i < lv->nmet; i++)
-                ms_dur(ms, lv->met_name[i], t, lv->met[i]);
-            for (uint32_t i = 0; i < m->n; i++)
-                ms_input(ms, lv->r[i], t);
-        }
-        ms->run_s = lv->duration_s > ms->run_s ? lv->duration_s : ms->run_s;
-    }
-    return 0;
-}
-
 /* ---- thresholds ---------------------------------------------------------------------------- */
 
 static int merge_thr_add(struct merge *m, const struct thr *t)
@@ -667,9 +531,13 @@ static int merge_args(int argc, char **argv, struct merge_args *a, const char **
             }
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
             a->quiet = true;
+        } else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            fputs(MERGE_USAGE "  Adds result files (shards of one load, or repeats) into one: "
+                  "counters and\n  histograms exactly; thresholds judged on the merge "
+                  "(README: Merging results).\n", stdout);
+            return -1;
         } else if (s[0] == '-' && s[1]) {
-            fprintf(stderr, "stampede: merge: unknown flag '%s'\nusage: stampede merge FILE... "
-                    "[--json OUT] [--html OUT] [--threshold M:EXPR]... [-q]\n", s);
+            fprintf(stderr, "stampede: merge: unknown flag '%s'\n" MERGE_USAGE, s);
             return 2;
         } else if (*n == MERGE_MAX_IN) {
             fprintf(stderr, "stampede: merge: at most %d files\n", MERGE_MAX_IN);
@@ -679,8 +547,7 @@ static int merge_args(int argc, char **argv, struct merge_args *a, const char **
         }
     }
     if (!*n) {
-        fputs("usage: stampede merge FILE... [--json OUT] [--html OUT] [--threshold M:EXPR]... "
-              "[-q]\n", stderr);
+        fputs(MERGE_USAGE, stderr);
         return 2;
     }
     return 0;
@@ -706,6 +573,20 @@ static int merge_prepare(struct merge *m, const struct ci_opts *ci, struct hist 
     return merge_thresholds(m, ci);
 }
 
+/* Thresholds and the baseline on the merge; 0, or -1 (baseline unreadable). */
+static int merge_judge(struct merge *m, struct ci_opts *ci, const struct metric_set *ms)
+{
+    int reg;
+
+    m->failed = metrics_judge(ms, m->thr, m->nthr);
+    reg = ci_baseline(ci, ms);
+    if (reg < 0)
+        return -1;
+    if ((m->failed || reg) && m->exit_code == 0)
+        m->exit_code = MERGE_EXIT_THRESHOLDS;
+    return 0;
+}
+
 static void merge_free(struct merge *m)
 {
     for (uint32_t k = 0; m->lv && k <= m->nlv; k++)
@@ -725,20 +606,21 @@ int merge_cmd(int argc, char **argv, struct ci_opts *ci)
     struct hist *tmp = malloc(sizeof(*tmp));
     const char **files = calloc(MERGE_MAX_IN, sizeof(*files));
     FILE *out;
-    int code = 2, reg;
+    int code = 2;
 
     if (!m || !ms || !tmp || !files)
         goto out;
     m->path = files;
     code = merge_args(argc, argv, &a, files, &m->n);
-    if (code || (code = 2, merge_prepare(m, ci, tmp)) || merge_metric_set(m, ms))
+    if (code < 0) {
+        code = 0; /* --help */
         goto out;
-    m->failed = metrics_judge(ms, m->thr, m->nthr);
-    reg = ci_baseline(ci, ms);
-    if (reg < 0)
+    }
+    if (code)
         goto out;
-    if ((m->failed || reg) && m->exit_code == 0)
-        m->exit_code = MERGE_EXIT_THRESHOLDS;
+    code = 2;
+    if (merge_prepare(m, ci, tmp) || merge_metric_set(m, ms) || merge_judge(m, ci, ms))
+        goto out;
     out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
     if (!a.quiet) {
         merge_text(out, m);
@@ -746,9 +628,11 @@ int merge_cmd(int argc, char **argv, struct ci_opts *ci)
     } else if (m->failed) {
         fprintf(stderr, "stampede: %u thresholds failed\n", m->failed);
     }
+    /* the merged verdict: an input's failure (1) or interruption (130)
+     * outranks a failed threshold (99); a write failure is 1 */
     code = merge_outputs(m, ci, ms, a.json);
-    if (!code && (m->failed || reg))
-        code = MERGE_EXIT_THRESHOLDS;
+    if (!code || exit_rank(m->exit_code) >= exit_rank(1))
+        code = m->exit_code;
 out:
     if (m)
         merge_free(m);

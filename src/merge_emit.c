@@ -50,6 +50,11 @@ static struct fy_node *node_get(struct fy_node *n, const char *key, size_t len)
     return NULL;
 }
 
+struct fy_node *merge_key(struct fy_node *n, const char *key)
+{
+    return key ? node_get(n, key, strlen(key)) : NULL;
+}
+
 struct fy_node *merge_at(struct fy_node *n, const char *path)
 {
     while (n && *path) {

@@ -92,6 +92,14 @@ static int sc_cap_slot(struct sc_flow_ctx *x, const char *name, const char *step
     return (int)x->f->ncaps++;
 }
 
+
+/* A capture refused after its expression was copied: not counted, so the
+ * flow's cleanup would never see it. */
+static void sc_cap_drop(struct flow_cap *cap)
+{
+    free(cap->expr);
+    cap->expr = NULL;
+}
 static void sc_capture(struct sc_flow_ctx *x, struct flow_step *st, struct fy_node *map)
 {
     struct sc *c = x->c;
@@ -134,6 +142,7 @@ static void sc_capture(struct sc_flow_ctx *x, struct flow_step *st, struct fy_no
             cap->expr = strdup(e.s);
             if (jscan_compile(&cap->path, cap->expr, err, sizeof(err))) {
                 sc_err(c, &e.at, "capture '%s': bad JSON path '%s': %s", name, e.s, err);
+                sc_cap_drop(cap);
                 continue;
             }
         } else if (sc_get(c, v, "", "header", &e)) {
@@ -148,6 +157,7 @@ static void sc_capture(struct sc_flow_ctx *x, struct flow_step *st, struct fy_no
             if (rc) {
                 regerror(rc, &cap->re, err, sizeof(err));
                 sc_err(c, &e.at, "capture '%s': bad regex '%s': %s", name, e.s, err);
+                sc_cap_drop(cap);
                 continue;
             }
             cap->re_ok = true;

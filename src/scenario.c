@@ -370,12 +370,15 @@ int sc_build_plan(struct sc *c, struct sc_args *a, const char *url, const struct
         free(msg);
         return -1;
     }
+    /* the plan keeps pointers into its URL (url, path): the args own a copy,
+     * the caller's buffer is on its stack */
+    sc_arg(a, url, NULL, url_at);
     argv[argc++] = "stampede";
-    for (int i = 0; i < a->n; i++)
+    for (int i = 0; i < a->n - 1; i++)
         argv[argc++] = a->v[i];
     for (int i = 0; i < c->o->nflags && argc < SC_MAX_ARGS + 62; i++)
         argv[argc++] = c->o->flags[i];
-    argv[argc++] = (char *)url;
+    argv[argc++] = a->v[a->n - 1];
     argv[argc] = NULL;
     cli_err = mem;
     rc = cli_parse(argc, argv, p);

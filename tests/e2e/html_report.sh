@@ -241,7 +241,7 @@ check int "$T_TMP/int.json"
 
 # 6. a merge (extra key merged_from), its --html straight from stampede merge
 run_st merge "$T_TMP/closed.json" "$T_TMP/int.json" -q --json "$T_TMP/merged.json" --html "$T_TMP/merged.html"
-expect_rc 0
+expect_rc 130 # the merged verdict: one input was interrupted
 page merged
 check merged "$T_TMP/merged.json"
 grep -q "Merged from 2 result" "$T_TMP/merged.dom" || fail "the merged page does not list its inputs"

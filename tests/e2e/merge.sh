@@ -157,17 +157,20 @@ for i in 1 2 3; do
     expect_rc 0
 done
 stop_target
-[ "$ANSWERED" -eq 9000 ] || fail "the target answered $ANSWERED, not 5000 + 1000 + 3 * 1000/3"
+[ "$ANSWERED" -eq 7000 ] || fail "the target answered $ANSWERED, not 5000 + 1000 + 1000 (3 shards of -n 1000)"
 run_st merge a.json b.json --json ab.json
 [ $SRC -eq 0 ] || fail "merge a b: exit $SRC: $(cat "$T_TMP/err")"
 check_identity ab.json
+check_schema_keys ab.json
+run_st merge a.json b.json -q --html ab.html
+[ $SRC -eq 0 ] && grep -q merged_from ab.html || fail "merge --html: exit $SRC: $(cat "$T_TMP/err")"
 python3 - a.json b.json ab.json "$ANSWERED" <<'PY' || fail "merge of a and b is not exact"
 import json, sys
 from collections import Counter
 sys.path.insert(0, ".")
 import hdr
 a, b, m = (json.load(open(f)) for f in sys.argv[1:4])
-answered = int(sys.argv[4]) - 4000 # c.json and the shards: 1000 each, 3000 in all
+answered = int(sys.argv[4]) - 2000 # c.json (1000) and the shards (1000 in all)
 c = m["counters"]
 assert c["requests"] == c["responses"] == 5000 == answered, (c["requests"], answered)
 assert c["status"]["codes"] == {"200": 5000}, c["status"]["codes"]
@@ -275,6 +278,13 @@ grep -q 'FAIL http_req_duration' "$T_TMP/out" || fail "no FAIL line"
 [ "$(jget t.json '[t["passed"] for t in d["thresholds"]]')" = "[False]" ] || fail "thresholds in the JSON"
 grep -q 'failures="1"' t.xml || fail "JUnit: $(cat t.xml)"
 grep -q 'http_req_duration' t.md || fail "Markdown summary"
+run_st merge a.json b.json -q --json - --threshold 'http_reqs:count<5000'
+[ $SRC -eq 99 ] && [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["exit_code"])' <"$T_TMP/out")" = 99 ] ||
+    fail "--json -: exit $SRC"
+# an input that failed (exit_code 1) makes the verdict 1, over a failed threshold
+edit a.json failed.json 'd["exit_code"] = 1'
+run_st merge failed.json b.json -q --json fl.json --threshold 'http_reqs:count<5000'
+[ $SRC -eq 1 ] && [ "$(jget fl.json 'd["exit_code"]')" = 1 ] || fail "a failed input: exit $SRC"
 # the inputs' own thresholds, judged on the merge, deduplicated
 run_st merge flow.json flow.json -q --json ff.json
 [ $SRC -eq 0 ] || fail "flow merge: exit $SRC: $(cat "$T_TMP/err")"

@@ -25,7 +25,7 @@ for r in run[1:-1]:  # whole seconds inside the run
     assert abs(r["requests"] - 20000) <= 200, r
     assert r["target"] == 20000, r
 keys = {"t_s", "phase", "target", "requests", "responses", "errors", "rps", "p50_us", "p90_us",
-        "p99_us", "max_us", "connections", "send_lag_p99_us", "dropped"}
+        "p99_us", "max_us", "connections", "send_lag_p99_us", "dropped", "status"}
 assert all(set(r) == keys for r in rows), rows[0]
 PY
 
