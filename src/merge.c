@@ -23,7 +23,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "hdrlog.h"
 #include "html.h"
 #include "merge_int.h"
 #include "metrics.h"
@@ -478,6 +480,24 @@ static int merge_write(const char *path, const char *buf, size_t len)
     return err;
 }
 
+/* --hdr-log on a merge: the intervals are gone (results carry totals), so
+ * one whole-run line per merged duration metric, from 0 over the merged
+ * duration; StartTime is the time of the merge. -errno on failure. */
+static int merge_hdr_log(const char *path, const struct metric_set *ms)
+{
+    struct timespec now;
+    struct hdrlog *l;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    l = hdrlog_open(path, (double)now.tv_sec + now.tv_nsec / 1e9);
+    if (!l)
+        return -errno;
+    for (uint32_t i = 0; i < ms->n; i++)
+        if (ms->m[i].kind == METRIC_DURATION && ms->m[i].h)
+            hdrlog_write(l, ms->m[i].name, 0, ms->run_s, ms->m[i].h);
+    return hdrlog_close(l); /* it keeps the first write error */
+}
+
 static int merge_outputs(const struct merge *m, struct ci_opts *ci, const struct metric_set *ms,
                          const char *json_path)
 {
@@ -495,6 +515,10 @@ static int merge_outputs(const struct merge *m, struct ci_opts *ci, const struct
     }
     if (ci->html && (err = html_write(ci->html, buf, len))) {
         fprintf(stderr, "stampede: cannot write --html %s: %s\n", ci->html, strerror(-err));
+        rc = 1;
+    }
+    if (ci->hdr_log && (err = merge_hdr_log(ci->hdr_log, ms))) {
+        fprintf(stderr, "stampede: cannot write --hdr-log %s: %s\n", ci->hdr_log, strerror(-err));
         rc = 1;
     }
     if (ci->junit && ci_junit(ci, "stampede merge", m->thr, m->nthr, ms)) {

@@ -111,6 +111,22 @@ hdr_check "$log" "$j" "http_req_duration{scenario:b}" b/http_req_duration
 grep -q '^Tag=http_req_duration{step:home;scenario:a},' "$log" ||
     fail "no per-step line for scenario a: $(grep -o '^Tag=[^,]*' "$log" | sort -u)"
 
+# a merge has no intervals left: one whole-run line per merged duration
+# metric, equal to the merged JSON bin by bin
+run_st -c 2 -d 1 -q --json "$T_TMP/m1.json" "http://127.0.0.1:$TPORT/"
+expect_rc 0
+run_st merge "$T_TMP/m1.json" "$T_TMP/m1.json" -q --json "$T_TMP/mj.json" --hdr-log "$T_TMP/m.hlog"
+expect_rc 0
+node "$node_dir/hdr_decode.js" "$T_TMP/m.hlog" >"$T_TMP/mdec.json" || fail "cannot read the merge's log"
+python3 - "$T_TMP/mdec.json" "$T_TMP/mj.json" <<'PY' || fail "the merge's --hdr-log disagrees with its JSON"
+import json, sys
+dec, res = json.load(open(sys.argv[1]))["tags"], json.load(open(sys.argv[2]))
+for name in ("http_req_duration", "connect_time"):
+    t, m = dec[name], res["metrics"][name]
+    assert t["lines"] == 1 and t["count"] == m["count"], (name, t["lines"], t["count"], m["count"])
+    assert {v: c for v, c in t["bins"]} == {v: c for v, c in m["hist"]["bins"]}, name
+PY
+
 # an unwritable path fails before the run, nothing sent
 rm -f "$j"
 run_st -c 1 -d 5 --hdr-log "$T_TMP/no/such/dir/h.hlog" --json "$j" "http://127.0.0.1:$TPORT/"
