@@ -584,9 +584,21 @@ int main(int argc, char **argv)
         return rc;
     if (argc > 1 && !strcmp(argv[1], "run"))
         return cmd_run(argc - 2, argv + 2, &ci);
-    if (argc > 1 && !strcmp(argv[1], "merge"))
+    if (argc > 1 && !strcmp(argv[1], "merge")) {
+        if (ci.shard_n) {
+            fputs("stampede: merge: --shard applies to a run, not to a merge\n", stderr);
+            return 2;
+        }
         return merge_cmd(argc - 2, argv + 2, &ci);
-    if (argc > 1 && !strcmp(argv[1], "report"))
+    }
+    if (argc > 1 && !strcmp(argv[1], "report")) {
+        if (ci.nthr || ci.junit || ci.summary_md || ci.baseline || ci.hdr_log || ci.shard_n) {
+            fputs("stampede: report takes RESULT.json --html OUT.html only; thresholds, "
+                  "--junit, --summary-md, --baseline and --hdr-log on a saved result: "
+                  "stampede merge RESULT.json ...\n", stderr);
+            return 2;
+        }
         return html_cmd_report(argc - 2, argv + 2, ci.html);
+    }
     return cmd_flags(argc, argv, &ci);
 }

@@ -280,5 +280,10 @@ run_st report --html "$T_TMP/x.html"
 expect_rc 2
 grep -q "usage: stampede report" "$T_TMP/err" || fail "no result file: $(cat "$T_TMP/err")"
 [ ! -e "$T_TMP/x.html" ] || fail "a failed stampede report wrote its output"
+# flags report would ignore are refused, not dropped
+run_st report "$T_TMP/closed.json" --html "$T_TMP/x.html" --threshold 'http_reqs:count>1'
+expect_rc 2
+grep -q "stampede merge RESULT.json" "$T_TMP/err" || fail "report --threshold: $(cat "$T_TMP/err")"
+[ ! -e "$T_TMP/x.html" ] || fail "a refused stampede report wrote its output"
 stop_target
 echo "ok"
