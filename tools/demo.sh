@@ -32,9 +32,10 @@ start_target() {
 
 start_target "$tmp/plain.out"
 echo "demo: stampede-target listening on $addr"
-echo "demo: $build/stampede -c 50 -d 5s http://$addr/"
+echo "demo: $build/stampede -c 50 -d 5s --html $build/demo-report.html http://$addr/"
 echo
-"$build/stampede" -c 50 -d 5s "http://$addr/"
+"$build/stampede" -c 50 -d 5s --html "$build/demo-report.html" "http://$addr/"
+echo "demo: the same run as one self-contained page: $build/demo-report.html (open it in a browser)"
 echo
 echo "demo: $build/stampede -c 50 --ws-pipeline 4 -d 3s ws://$addr/echo"
 echo
