@@ -56,6 +56,12 @@ struct scen_file;
 void metrics_add(struct metric_set *ms, const struct plan *p, const struct result *r,
                  const char *tag);
 
+/* The metric named "base{tag1,tag2}" (either tag may be NULL; a base that
+ * already carries tags, "x{step:a}", gets tag2 added inside), created
+ * zeroed if new; NULL when the set is full. */
+struct metric *metrics_slot(struct metric_set *ms, const char *base, const char *tag1,
+                            const char *tag2);
+
 void metrics_fini(struct metric_set *ms);
 
 const struct metric *metrics_find(const struct metric_set *ms, const char *name);

@@ -12,31 +12,16 @@
 #include "merge_int.h"
 #include "metrics.h"
 
-/* Names as metrics.c makes them: "base{tag1,tag2}"; a name that already
- * carries tags ("http_req_duration{step:x}") gets tag2 added inside. */
+/* metrics_slot, with the kind set on a new metric. */
 static struct metric *ms_slot(struct metric_set *ms, const char *base, const char *tag1,
                               const char *tag2, uint8_t kind)
 {
-    size_t bl = strlen(base);
-    char name[128];
+    uint32_t n = ms->n;
+    struct metric *x = metrics_slot(ms, base, tag1, tag2);
 
-    if (bl && base[bl - 1] == '}' && tag2)
-        snprintf(name, sizeof(name), "%.*s,%s}", (int)(bl - 1), base, tag2);
-    else if (tag1 && tag2)
-        snprintf(name, sizeof(name), "%s{%s,%s}", base, tag1, tag2);
-    else if (tag1 || tag2)
-        snprintf(name, sizeof(name), "%s{%s}", base, tag1 ? tag1 : tag2);
-    else
-        snprintf(name, sizeof(name), "%s", base);
-    for (uint32_t i = 0; i < ms->n; i++)
-        if (!strcmp(ms->m[i].name, name))
-            return &ms->m[i];
-    if (ms->n == METRICS_MAX)
-        return NULL;
-    memset(&ms->m[ms->n], 0, sizeof(ms->m[0]));
-    snprintf(ms->m[ms->n].name, sizeof(ms->m[0].name), "%s", name);
-    ms->m[ms->n].kind = kind;
-    return &ms->m[ms->n++];
+    if (x && ms->n != n)
+        x->kind = kind;
+    return x;
 }
 
 static void ms_add(struct metric_set *ms, const char *base, const char *t1, const char *t2,

@@ -11,13 +11,16 @@
 #include "flow.h"
 #include "scenario.h"
 
-static struct metric *metrics_slot(struct metric_set *ms, const char *base, const char *tag1,
-                                   const char *tag2)
+struct metric *metrics_slot(struct metric_set *ms, const char *base, const char *tag1,
+                            const char *tag2)
 {
+    size_t bl = strlen(base);
     char name[128];
     struct metric *m;
 
-    if (tag1 && tag2)
+    if (bl && base[bl - 1] == '}' && tag2)
+        snprintf(name, sizeof(name), "%.*s,%s}", (int)(bl - 1), base, tag2);
+    else if (tag1 && tag2)
         snprintf(name, sizeof(name), "%s{%s,%s}", base, tag1, tag2);
     else if (tag1 || tag2)
         snprintf(name, sizeof(name), "%s{%s}", base, tag1 ? tag1 : tag2);
