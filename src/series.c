@@ -125,8 +125,15 @@ static double target_of(const struct series_reader *s, uint64_t t_end)
 {
     const struct plan *p = s->plan;
 
-    if (t_end <= s->warmup_ns)
+    if (t_end <= s->warmup_ns) {
+        /* a shard's slice, as after the warm-up (closed loop's is sliced already) */
+        if (p->open_loop)
+            return p->warmup_value * shard_share(p);
+        if (p->conn_stages && p->shard_n > 1)
+            return (double)shard_slice((uint64_t)floor(p->warmup_value + 0.5), p->shard_i,
+                                       p->shard_n);
         return p->warmup_value;
+    }
     /* the middle of the interval: for a linear ramp, the interval's mean */
     if (p->open_loop)
         return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) *

@@ -56,7 +56,9 @@ int shard_apply(struct plan *p, uint32_t i1, uint32_t n, char *err, size_t len)
     p->connections = (uint32_t)shard_slice(p->connections, i, n);
     if (p->max_connections)
         p->max_connections = p->conn_slots;
-    p->requests = shard_slice(p->requests, i, n);
+    /* open loop: -n counts arrivals, and this shard owns every N-th one of
+     * them (i, i + N, ...), not a contiguous run */
+    p->requests = p->open_loop ? req / n + (i < req % n) : shard_slice(req, i, n);
     p->sessions = shard_slice(p->sessions, i, n);
     /* 0 means "unbounded" for both: a shard must not turn a bound into none */
     if ((req && !p->requests) || (sess && !p->sessions)) {

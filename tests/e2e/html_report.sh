@@ -253,12 +253,16 @@ d = json.load(open(sys.argv[1]))
 d["exit_reason"] = "</script><script>document.body.dataset.errors='injected'</script><!-- & \u2028 \"x\""
 d["config"]["url"] = "http://127.0.0.1/</SCRIPT>"
 d["metrics"]["</script><b>m</b>"] = d["metrics"]["connect_time"]
+# an object where a string belongs must not pass for markup
+d["thresholds"] = [{"metric": {"html": "<img src=x onerror=\"document.body.dataset.pwned=1\">"},
+                    "expr": "p(99)<1ms", "passed": False, "actual": 1, "bound": 2}]
 json.dump(d, open(sys.argv[2], "w"))
 PY
 run_st report "$T_TMP/evil.json" --html "$T_TMP/evil.html"
 expect_rc 0
 page evil
 check evil "$T_TMP/evil.json"
+! grep -q 'data-pwned' "$T_TMP/evil.dom" || fail "markup from the data ran in the page"
 
 # bad input for stampede report
 run_st report "$T_TMP/missing.json" --html "$T_TMP/x.html"

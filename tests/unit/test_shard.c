@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ci.h"
 #include "flow.h"
 #include "pace.h"
 #include "plan.h"
@@ -130,6 +131,47 @@ static void test_apply(void)
     }
 }
 
+/* Open loop: -n counts arrivals; shard i owns arrivals i, i + N, ... of
+ * the first n, so its budget is the number of those. */
+static void test_open_n(void)
+{
+    static const uint64_t ns[] = {5, 7, 1000, 1001};
+    char err[256];
+
+    for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++)
+        for (uint32_t n = 2; n <= 5; n++) {
+            uint64_t sum = 0;
+            int exact = 1;
+
+            for (uint32_t i = 1; i <= n; i++) {
+                struct plan p = {.connections = 10, .conn_slots = 10, .threads = 1,
+                                 .open_loop = true, .requests = ns[k]};
+                uint64_t own = 0;
+
+                if (shard_apply(&p, i, n, err, sizeof(err)))
+                    continue;
+                for (uint64_t j = 0; j < ns[k]; j++)
+                    own += j % n == i - 1;
+                exact &= p.requests == own;
+                sum += p.requests;
+            }
+            ok(exact && sum == ns[k], "open loop -n %llu over %u shards: budgets are the "
+               "arrivals each owns", (unsigned long long)ns[k], n);
+        }
+}
+
+/* --shard 1/1 is no shard at all: the run is judged as one. */
+static void test_one_of_one(void)
+{
+    static struct ci_opts o;
+    char a0[] = "stampede", a1[] = "--shard", a2[] = "1/1", a3[] = "--shard=2/3";
+    char *argv[] = {a0, a1, a2, NULL}, *argv2[] = {a0, a3, NULL};
+    int argc = 3, argc2 = 2;
+
+    ok(ci_extract(&o, &argc, argv) == 0 && o.shard_n == 0 && argc == 1, "--shard 1/1: no shard");
+    ok(ci_extract(&o, &argc2, argv2) == 0 && o.shard_i == 2 && o.shard_n == 3, "--shard=2/3");
+}
+
 int main(void)
 {
     static const uint32_t w1[] = {1, 1, 1, 1, 1, 1, 1}, w2[] = {2, 1, 3, 2, 5, 1, 4};
@@ -141,5 +183,7 @@ int main(void)
     test_arrivals(7, w2, "3s:2500/s");
     test_arrivals(2, w2 + 2, "0.5s:0/s,2.5s:777/s");
     test_apply();
+    test_open_n();
+    test_one_of_one();
     return done();
 }
