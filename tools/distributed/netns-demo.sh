@@ -30,15 +30,27 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "netns-demo: needs root (ip netns)" >&2; exit 2; }
+case $shards in
+[1-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-3]) ;;
+*) echo "netns-demo: -s takes 1 to 253 shards (one /24)" >&2; exit 2 ;;
+esac
 [ -x "$STAMPEDE" ] && [ -x "$TARGET" ] || { echo "netns-demo: build first (make)" >&2; exit 2; }
 [ -n "$out" ] || out=$(mktemp -d "${TMPDIR:-/tmp}/stampede-netns.XXXXXX")
 mkdir -p "$out"
+if [ -n "$(ls -A "$out")" ]; then
+    echo "netns-demo: $out is not empty: give a new directory (-o)" >&2
+    exit 2
+fi
 
 tag="st$$"                 # unique per run: namespaces and links
 ns_t="${tag}t" br="${tag}br"
 pids=()
 cleanup() {
-    local p k
+    local p k ns
+    # what runs inside our namespaces is ours (stampede under `ip netns exec`)
+    for ns in "$ns_t" $(for ((k = 1; k <= shards; k++)); do echo "${tag}s$k"; done); do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+    done
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     ip netns del "$ns_t" 2>/dev/null || true
