@@ -183,6 +183,61 @@ static int merge_check_config(const struct merge *m, const struct merge_level *l
     return 0;
 }
 
+/* Same number within a relative 1e-9 (the results print 10 digits). */
+static bool same_num(double a, double b)
+{
+    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+/* Shards of one load ran the same schedule: the same length, warm-up,
+ * interval, arrivals and stage durations, and their slices of the rate and
+ * stage targets (reported as rate / N) are equal. Anything else is several
+ * loads, not one. */
+static int merge_check_shard_load(const struct merge *m, const struct merge_level *lv)
+{
+    static const char *const nums[] = {"duration_s", "warmup_s", "interval_s", "rate_per_s",
+                                       "stages_start", NULL};
+    static const char *const strs[] = {"arrival", "stages_unit", NULL};
+    char path[64];
+
+    for (uint32_t i = 1; i < m->n; i++) {
+        struct fy_node *s0 = merge_at(lv->r[0], "config/stages");
+        struct fy_node *si = merge_at(lv->r[i], "config/stages");
+        struct fy_node *a, *b;
+        void *ia = NULL, *ib = NULL;
+        const char *bad = NULL;
+
+        for (const char *const *k = nums; *k && !bad; k++) {
+            snprintf(path, sizeof(path), "config/%s", *k);
+            if (!same_num(merge_dbl(lv->r[0], path), merge_dbl(lv->r[i], path)))
+                bad = *k;
+        }
+        for (const char *const *k = strs; *k && !bad; k++) {
+            const char *x, *y;
+
+            snprintf(path, sizeof(path), "config/%s", *k);
+            x = merge_str(lv->r[0], path);
+            y = merge_str(lv->r[i], path);
+            if (!x || !y || strcmp(x, y))
+                bad = *k;
+        }
+        if (!bad && (fy_node_get_type(s0) != FYNT_SEQUENCE || fy_node_get_type(si) != FYNT_SEQUENCE ||
+                     fy_node_sequence_item_count(s0) != fy_node_sequence_item_count(si)))
+            bad = "stages";
+        while (!bad && (a = fy_node_sequence_iterate(s0, &ia)) &&
+               (b = fy_node_sequence_iterate(si, &ib)))
+            if (!same_num(merge_dbl(a, "duration_s"), merge_dbl(b, "duration_s")) ||
+                !same_num(merge_dbl(a, "target"), merge_dbl(b, "target")))
+                bad = "stages";
+        if (bad) {
+            fprintf(stderr, "stampede: merge: %s: config.%s differs from %s's: shards of one "
+                    "load run the same flags\n", m->path[i], bad, m->path[0]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* config.shard {index, count}: distinct shards of one count; a gap is
  * allowed (warned: the merge is not the whole load), a duplicate is not. */
 static int merge_check_shards(const struct merge *m, const struct merge_level *lv)
@@ -225,7 +280,7 @@ static int merge_check_shards(const struct merge *m, const struct merge_level *l
             fprintf(stderr, "stampede: merge: warning: shard %llu/%llu is missing: the merge "
                     "is not the whole load\n", (unsigned long long)k, (unsigned long long)n0);
     free(owner);
-    return rc;
+    return rc ? rc : has0 ? merge_check_shard_load(m, lv) : 0;
 }
 
 /* ---- histograms ------------------------------------------------------------------------ */

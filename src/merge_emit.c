@@ -597,27 +597,30 @@ static void emit_flow(struct json *j, const struct merge *m, const struct merge_
     json_obj_end(j);
 }
 
-/* Intervals aligned by index: shards started together. */
+/* Intervals aligned by index: shards started together. One cursor per
+ * input (libfyaml's by-index access walks the list: quadratic). */
 static void emit_series(struct json *j, const struct merge *m, const struct merge_level *lv)
 {
-    struct fy_node *c[MERGE_MAX_IN];
-    int len = 0;
+    struct fy_node *c[MERGE_MAX_IN], *seq[MERGE_MAX_IN];
+    void *it[MERGE_MAX_IN] = {NULL};
+    bool more = true;
 
     for (uint32_t i = 0; i < m->n; i++) {
-        struct fy_node *s = merge_at(lv->r[i], "timeseries");
-        int l = s && fy_node_get_type(s) == FYNT_SEQUENCE ? fy_node_sequence_item_count(s) : 0;
-
-        len = l > len ? l : len;
+        seq[i] = merge_at(lv->r[i], "timeseries");
+        if (seq[i] && fy_node_get_type(seq[i]) != FYNT_SEQUENCE)
+            seq[i] = NULL;
     }
     json_arr_begin(j, "timeseries");
-    for (int k = 0; k < len; k++) {
+    while (more) {
+        more = false;
         for (uint32_t i = 0; i < m->n; i++) {
-            struct fy_node *s = merge_at(lv->r[i], "timeseries");
-
-            c[i] = s && fy_node_get_type(s) == FYNT_SEQUENCE ? fy_node_sequence_get_by_index(s, k)
-                                                            : NULL;
+            c[i] = seq[i] ? fy_node_sequence_iterate(seq[i], &it[i]) : NULL;
+            if (!c[i])
+                seq[i] = NULL; /* exhausted: the iterator must not restart */
+            more |= c[i] != NULL;
         }
-        emit_agg(j, NULL, c, m->n, AGG_SUM, 2);
+        if (more)
+            emit_agg(j, NULL, c, m->n, AGG_SUM, 2);
     }
     json_arr_end(j);
 }

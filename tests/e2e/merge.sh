@@ -224,6 +224,22 @@ run_st merge s1.json s3.json -q
 [ $SRC -eq 0 ] && grep -q 'shard 2/3 is missing' "$T_TMP/err" || fail "missing shard: exit $SRC: $(cat "$T_TMP/err")"
 run_st merge s1.json a.json -q
 [ $SRC -eq 2 ] && grep -q 'a.json' "$T_TMP/err" || fail "shard with a non-shard: exit $SRC"
+# shards of two different loads (another rate slice, another length)
+python3 - s2.json s2r.json s2d.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["config"]["rate_per_s"] = 123.5
+json.dump(d, open(sys.argv[2], "w"))
+d = json.load(open(sys.argv[1]))
+d["config"]["duration_s"] = 7
+json.dump(d, open(sys.argv[3], "w"))
+PY
+run_st merge s1.json s2r.json s3.json -q
+[ $SRC -eq 2 ] && grep -q 's2r.json: config.rate_per_s differs' "$T_TMP/err" ||
+    fail "shards of another rate: exit $SRC: $(cat "$T_TMP/err")"
+run_st merge s1.json s2d.json s3.json -q
+[ $SRC -eq 2 ] && grep -q 'config.duration_s differs' "$T_TMP/err" ||
+    fail "shards of another length: exit $SRC: $(cat "$T_TMP/err")"
 
 # --- (4) refusals ------------------------------------------------------------------------
 edit() { # edit IN OUT PYTHON-STATEMENT (on d)
