@@ -144,7 +144,6 @@ struct plan {
 
     /* --shard i/N (shard.h): 0-based index, count (0: not sharded) */
     uint32_t shard_i, shard_n;
-    uint64_t conn_id_base;  /* this shard's first global connection id */
     uint32_t row_base, row_count; /* round-robin feeder rows of this shard (0: all) */
 };
 

@@ -3,19 +3,23 @@
  *
  * k6's "execution segments", with equal segments: N processes given the
  * same flags and i = 1..N together make the load one process would make,
- * with no overlap and no gap.
- *   - counts (connections, connection slots, -n, --sessions, the rows of
- *     a round-robin data feeder) are cut in contiguous integer slices:
- *     shard i (0-based here) gets floor(T*(i+1)/N) - floor(T*i/N), which
- *     sum to T exactly for any T and N;
- *   - connection ids are global: shard i's ids start at floor(S*i/N) of
- *     the S connection slots, so templates ({{conn}}) and per-connection
- *     feeder rows see the ids one process would give those connections;
- *   - open-loop arrivals are numbered globally (pace.h) and shard i takes
- *     arrivals i, i + N, i + 2N, ...; its W workers stripe those, i.e.
- *     worker w takes arrivals i + N*w (mod N*W). Any W on any shard;
- *   - ramping connection targets are sliced at every tick, the rates the
- *     reports show are the shard's share (rate / N), so a merge adds up.
+ * with no overlap and no gap. Shard i (0-based here) owns the units whose
+ * global number j has j % N == i:
+ *   - connections: one process numbers its connections 0..T-1 (the first
+ *     T are the active ones, also while stages ramp); shard i's local
+ *     connection k is global connection k*N + i, so it holds
+ *     T/N + (i < T%N) of them at every level T, and templates ({{conn}})
+ *     and per-connection feeder rows see the ids one process would use;
+ *   - open-loop arrivals are numbered globally (pace.h): shard i takes
+ *     arrivals i, i + N, ...; its W workers stripe those, i.e. worker w
+ *     takes arrivals i + N*w (mod N*W), any W on any shard; -n counts
+ *     arrivals, so the shard's budget is the number of those below n;
+ *   - -n (closed loop) and --sessions: the same count, T/N + (i < T%N);
+ *   - a round-robin data feeder's rows are the exception: a contiguous
+ *     slice floor(R*i/N) .. floor(R*(i+1)/N), so no two shards ever use
+ *     the same row;
+ *   - the rates the reports show are the shard's share (rate / N), so a
+ *     merge adds up.
  * Pure functions, table-tested in tests/unit/test_shard.c.
  */
 #ifndef STAMPEDE_SHARD_H
@@ -25,6 +29,12 @@
 #include <stdint.h>
 
 struct plan;
+
+/* How many of 0..total-1 are = i (mod n): shard i's count of total. */
+static inline uint64_t shard_count(uint64_t total, uint32_t i, uint32_t n)
+{
+    return n <= 1 ? total : total / n + (i < total % n);
+}
 
 /* The i-th (0-based) of n contiguous slices of total. */
 static inline uint64_t shard_slice(uint64_t total, uint32_t i, uint32_t n)

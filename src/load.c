@@ -309,7 +309,7 @@ static void load_conn_targets(struct worker *w)
     if (!p->conn_stages || w->now - w->conn_tick_ns < LOAD_CONN_TICK_NS || w->stopping)
         return;
     w->conn_tick_ns = w->now;
-    total = (double)shard_slice((uint64_t)floor(pace_value_at(pp, w->now - origin) + 0.5),
+    total = (double)shard_count((uint64_t)floor(pace_value_at(pp, w->now - origin) + 0.5),
                                 p->shard_i, p->shard_n);
     want = (uint32_t)(total / p->threads) + (w->id < (uint32_t)fmod(total, p->threads));
     if (want > w->nconns)

@@ -348,7 +348,6 @@ static void json_config(struct json *j, const struct plan *p, const struct resul
         json_obj_begin(j, "shard");
         json_u64(j, "index", p->shard_i + 1);
         json_u64(j, "count", p->shard_n);
-        json_u64(j, "first_conn_id", p->conn_id_base);
         json_obj_end(j);
     }
     json_u64(j, "threads", r->threads);

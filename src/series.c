@@ -130,7 +130,7 @@ static double target_of(const struct series_reader *s, uint64_t t_end)
         if (p->open_loop)
             return p->warmup_value * shard_share(p);
         if (p->conn_stages && p->shard_n > 1)
-            return (double)shard_slice((uint64_t)floor(p->warmup_value + 0.5), p->shard_i,
+            return (double)shard_count((uint64_t)floor(p->warmup_value + 0.5), p->shard_i,
                                        p->shard_n);
         return p->warmup_value;
     }
@@ -139,7 +139,7 @@ static double target_of(const struct series_reader *s, uint64_t t_end)
         return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) *
                shard_share(p);
     if (p->conn_stages && p->shard_n > 1)
-        return (double)shard_slice(
+        return (double)shard_count(
             (uint64_t)floor(pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) + 0.5),
             p->shard_i, p->shard_n);
     if (p->conn_stages)

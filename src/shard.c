@@ -46,20 +46,18 @@ int shard_apply(struct plan *p, uint32_t i1, uint32_t n, char *err, size_t len)
         return 0;
     p->shard_i = i;
     p->shard_n = n;
-    p->conn_id_base = shard_first(slots, i, n);
-    p->conn_slots = (uint32_t)shard_slice(slots, i, n);
+    p->conn_slots = (uint32_t)shard_count(slots, i, n);
     if (!p->conn_slots) {
         snprintf(err, len, "--shard %u/%u: %u connection%s leave this shard none "
                  "(use at most %u shards)", i1, n, slots, slots == 1 ? "" : "s", slots);
         return -1;
     }
-    p->connections = (uint32_t)shard_slice(p->connections, i, n);
+    p->connections = (uint32_t)shard_count(p->connections, i, n);
     if (p->max_connections)
         p->max_connections = p->conn_slots;
-    /* open loop: -n counts arrivals, and this shard owns every N-th one of
-     * them (i, i + N, ...), not a contiguous run */
-    p->requests = p->open_loop ? req / n + (i < req % n) : shard_slice(req, i, n);
-    p->sessions = shard_slice(p->sessions, i, n);
+    /* open loop: -n counts arrivals, and this shard owns every N-th one */
+    p->requests = shard_count(req, i, n);
+    p->sessions = shard_count(sess, i, n);
     /* 0 means "unbounded" for both: a shard must not turn a bound into none */
     if ((req && !p->requests) || (sess && !p->sessions)) {
         snprintf(err, len, "--shard %u/%u: %s %llu leaves this shard none (use at most %llu "

@@ -89,8 +89,11 @@ void wsc_pool_fini(struct worker *w)
 
 uint64_t wsc_conn_id(const struct conn *c)
 {
-    /* dense in [0, slots) per process; a shard's ids start at its base */
-    return c->w->plan->conn_id_base + (uint64_t)c->slot * c->w->plan->threads + c->w->id;
+    const struct plan *p = c->w->plan;
+    /* dense in [0, active connections) per process; a shard's k is k*N + i */
+    uint64_t k = (uint64_t)c->slot * p->threads + c->w->id;
+
+    return p->shard_n > 1 ? k * p->shard_n + p->shard_i : k;
 }
 
 static struct wsx *wsc_attach(struct conn *c)

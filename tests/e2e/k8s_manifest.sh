@@ -41,6 +41,6 @@ d = sys.argv[1]
 s = [json.load(open(f"{d}/s{k}.json")) for k in (1, 2, 3, 4)]
 conns = [x["config"]["connections"] for x in s]
 assert conns == [10, 10, 10, 10], conns
-assert [x["config"]["shard"]["first_conn_id"] for x in s] == [0, 50, 100, 150]
+assert [x["config"]["shard"]["index"] for x in s] == [1, 2, 3, 4]
 PY
 echo ok

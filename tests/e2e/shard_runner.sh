@@ -26,8 +26,8 @@ wait "$p2" || fail "shard 2 exited $?: $(cat "$d.2.out")"
 jassert "$d/merged.json" "c['requests'] == 3001" "c['responses'] == 3001"
 [ -s "$d/report.html" ] || fail "no report.html"
 
-# -c 1 over 2 shards: shard 1 gets no connection (exit 2, no result); it
-# must not wait MERGE_WAIT_S for its own result
+# -c 1 over 2 shards: shard 2 gets no connection (exit 2, no result); shard 1
+# must not wait MERGE_WAIT_S for that result
 d="$T_TMP/fail"
 t0=$(date +%s)
 shard 2 "$d" -c 1 -n 100 "http://127.0.0.1:$TPORT/"
@@ -37,7 +37,7 @@ rc=0
 wait "$SP" || rc=$?
 wait "$p2" || true
 [ "$rc" -eq 1 ] || fail "a shard without a result: merge exit $rc, want 1: $(cat "$d.1.out")"
-grep -q "shard 1/2 left no result" "$d.1.out" || fail "message: $(cat "$d.1.out")"
+grep -q "shard 2/2 left no result" "$d.1.out" || fail "message: $(cat "$d.1.out")"
 [ $(($(date +%s) - t0)) -lt 30 ] || fail "waited for a result that could not come"
 
 # an earlier run's directory is refused

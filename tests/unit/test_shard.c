@@ -83,34 +83,34 @@ static void test_arrivals(uint32_t n, const uint32_t *workers, const char *stage
 /* shard_apply on a plan: counts sliced, ids based, refusals. */
 static void test_apply(void)
 {
-    uint64_t conns = 0, reqs = 0, sess = 0, next_id = 0;
+    uint64_t conns = 0, reqs = 0, sess = 0, slots = 0;
     char err[256];
-    int ids = 1;
 
     for (uint32_t i = 1; i <= 7; i++) {
         struct plan p = {.connections = 100, .conn_slots = 100, .requests = 1001,
                          .sessions = 50, .threads = 2};
 
         ok(shard_apply(&p, i, 7, err, sizeof(err)) == 0, "shard %u/7: %s", i, err);
-        ids &= p.conn_id_base == next_id;
-        next_id += p.conn_slots;
+        ok(p.conn_slots == shard_count(100, i - 1, 7), "shard %u/7: %u slots", i, p.conn_slots);
+        slots += p.conn_slots;
         conns += p.connections;
         reqs += p.requests;
         sess += p.sessions;
     }
-    ok(conns == 100 && reqs == 1001 && sess == 50 && ids && next_id == 100,
-       "7 shards: %llu connections, %llu requests, %llu sessions, ids tiled %d",
-       (unsigned long long)conns, (unsigned long long)reqs, (unsigned long long)sess, ids);
+    ok(conns == 100 && reqs == 1001 && sess == 50 && slots == 100,
+       "7 shards: %llu connections, %llu requests, %llu sessions, %llu slots",
+       (unsigned long long)conns, (unsigned long long)reqs, (unsigned long long)sess,
+       (unsigned long long)slots);
     {
         struct plan p = {.connections = 3, .conn_slots = 3, .threads = 1};
 
-        ok(shard_apply(&p, 1, 4, err, sizeof(err)) == -1 && strstr(err, "at most 3"),
+        ok(shard_apply(&p, 4, 4, err, sizeof(err)) == -1 && strstr(err, "at most 3"),
            "3 connections over 4 shards refused: %s", err);
     }
     {
         struct plan p = {.connections = 8, .conn_slots = 8, .requests = 3, .threads = 1};
 
-        ok(shard_apply(&p, 1, 4, err, sizeof(err)) == -1 && strstr(err, "-n 3"),
+        ok(shard_apply(&p, 4, 4, err, sizeof(err)) == -1 && strstr(err, "-n 3"),
            "-n 3 over 4 shards refused (0 would mean unlimited): %s", err);
     }
     {
@@ -172,6 +172,30 @@ static void test_one_of_one(void)
     ok(ci_extract(&o, &argc2, argv2) == 0 && o.shard_i == 2 && o.shard_n == 3, "--shard=2/3");
 }
 
+/* Connection ids: shard i's local k is k*N + i; at every level T (a ramp)
+ * the shards' first shard_count(T) locals are exactly one process's 0..T-1. */
+static void test_conn_ids(void)
+{
+    for (uint32_t n = 2; n <= 9; n++)
+        for (uint64_t t = 0; t <= 60; t++) {
+            uint8_t seen[61] = {0};
+            int bad = 0;
+
+            for (uint32_t i = 0; i < n; i++)
+                for (uint64_t k = 0; k < shard_count(t, i, n); k++) {
+                    uint64_t id = k * n + i;
+
+                    if (id >= t || seen[id]++)
+                        bad++;
+                }
+            for (uint64_t id = 0; id < t; id++)
+                bad += !seen[id];
+            if (bad)
+                ok(0, "%u shards at %llu connections: %d ids wrong", n, (unsigned long long)t, bad);
+        }
+    ok(1, "connection ids of N shards are one process's at every level");
+}
+
 int main(void)
 {
     static const uint32_t w1[] = {1, 1, 1, 1, 1, 1, 1}, w2[] = {2, 1, 3, 2, 5, 1, 4};
@@ -183,6 +207,7 @@ int main(void)
     test_arrivals(7, w2, "3s:2500/s");
     test_arrivals(2, w2 + 2, "0.5s:0/s,2.5s:777/s");
     test_apply();
+    test_conn_ids();
     test_open_n();
     test_one_of_one();
     return done();
