@@ -18,9 +18,12 @@ struct json {
     FILE *f;
     int depth;
     bool need_comma[JSON_MAX_DEPTH];
+    bool compact;       /* one line, no indentation (NDJSON) */
 };
 
 void json_init(struct json *j, FILE *f);
+/* Same, everything on one line: an NDJSON record (json_end adds the '\n'). */
+void json_init_compact(struct json *j, FILE *f);
 /* key may be NULL inside arrays */
 void json_obj_begin(struct json *j, const char *key);
 void json_obj_end(struct json *j);

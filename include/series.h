@@ -113,6 +113,10 @@ int series_reader_init(struct series_reader *s, struct series_ring **rings, uint
                        const void *plan, FILE *out, bool tty, bool plain);
 void series_reader_fini(struct series_reader *s);
 
+/* One point as a JSON object (the NDJSON line's and the result's keys). */
+struct json;
+void series_point_json(struct json *j, const struct series_point *pt, uint64_t interval_ns);
+
 /* Hand the emitted points over to the caller (who frees them). */
 struct series_point *series_take_points(struct series_reader *s, uint32_t *n);
 

@@ -14,6 +14,12 @@ void json_init(struct json *j, FILE *f)
     j->f = f;
 }
 
+void json_init_compact(struct json *j, FILE *f)
+{
+    json_init(j, f);
+    j->compact = true;
+}
+
 static void json_escape(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -35,9 +41,9 @@ static void json_escape(FILE *f, const char *s)
 static void json_key(struct json *j, const char *key)
 {
     if (j->need_comma[j->depth])
-        fputc(',', j->f);
+        fputs(j->compact ? ", " : ",", j->f);
     j->need_comma[j->depth] = true;
-    if (j->depth) {
+    if (j->depth && !j->compact) {
         fputc('\n', j->f);
         for (int i = 0; i < j->depth; i++)
             fputs("  ", j->f);
@@ -63,7 +69,7 @@ static void json_close(struct json *j, char c)
 
     if (j->depth)
         j->depth--;
-    if (had) {
+    if (had && !j->compact) {
         fputc('\n', j->f);
         for (int i = 0; i < j->depth; i++)
             fputs("  ", j->f);

@@ -467,36 +467,12 @@ static void json_generator(struct json *j, const struct plan *p, const struct re
     json_obj_end(j);
 }
 
-/* The time series as kept by the reader: the NDJSON lines' keys. */
+/* The time series as kept by the reader: the NDJSON lines' objects. */
 static void json_series(struct json *j, const struct plan *p, const struct result *r)
 {
-    static const char *const cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-
     json_arr_begin(j, "timeseries");
-    for (uint32_t i = 0; i < r->nseries; i++) {
-        const struct series_point *pt = &r->series[i];
-
-        json_obj_begin(j, NULL);
-        json_dbl(j, "t_s", pt->t_s);
-        json_str(j, "phase", pt->phase);
-        json_dbl(j, "target", pt->target);
-        json_u64(j, "requests", pt->d.requests);
-        json_u64(j, "responses", pt->d.responses);
-        json_u64(j, "errors", pt->d.errors);
-        json_dbl(j, "rps", per_s(pt->d.responses, p->interval_ns));
-        json_u64(j, "p50_us", pt->p50_us);
-        json_u64(j, "p90_us", pt->p90_us);
-        json_u64(j, "p99_us", pt->p99_us);
-        json_dbl(j, "max_us", pt->max_us);
-        json_u64(j, "connections", pt->connections);
-        json_u64(j, "send_lag_p99_us", pt->lag_p99_us);
-        json_u64(j, "dropped", pt->d.dropped);
-        json_obj_begin(j, "status");
-        for (unsigned c = 1; c <= 6; c++)
-            json_u64(j, cls[c % 6], pt->d.status_class[c % 6]);
-        json_obj_end(j);
-        json_obj_end(j);
-    }
+    for (uint32_t i = 0; i < r->nseries; i++)
+        series_point_json(j, &r->series[i], p->interval_ns);
     json_arr_end(j);
 }
 

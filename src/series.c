@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "pace.h"
 #include "plan.h"
 #include "shard.h"
@@ -121,73 +122,39 @@ static const char *phase_of(const struct series_reader *s, uint64_t t_end)
     return "drain";
 }
 
+/* A connection target as this process holds it: a shard's share of the
+ * whole count (shard.h), the schedule's value unsharded. */
+static double conn_target(const struct plan *p, double v)
+{
+    if (p->shard_n <= 1)
+        return v;
+    return (double)shard_count((uint64_t)floor(v + 0.5), p->shard_i, p->shard_n);
+}
+
+/* The schedule's value for the interval, as this process's slice: rates
+ * as their share, connections as the count it holds. */
 static double target_of(const struct series_reader *s, uint64_t t_end)
 {
     const struct plan *p = s->plan;
+    double v;
 
-    if (t_end <= s->warmup_ns) {
-        /* a shard's slice, as after the warm-up (closed loop's is sliced already) */
-        if (p->open_loop)
-            return p->warmup_value * shard_share(p);
-        if (p->conn_stages && p->shard_n > 1)
-            return (double)shard_count((uint64_t)floor(p->warmup_value + 0.5), p->shard_i,
-                                       p->shard_n);
-        return p->warmup_value;
-    }
-    /* the middle of the interval: for a linear ramp, the interval's mean */
+    if (t_end <= s->warmup_ns)
+        v = p->warmup_value;
+    else if (p->open_loop || p->conn_stages)
+        /* the middle of the interval: for a linear ramp, the interval's mean */
+        v = pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2);
+    else
+        return p->connections; /* a constant -c: sliced already (shard_apply) */
     if (p->open_loop)
-        return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) *
-               shard_share(p);
-    if (p->conn_stages && p->shard_n > 1)
-        return (double)shard_count(
-            (uint64_t)floor(pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2) + 0.5),
-            p->shard_i, p->shard_n);
-    if (p->conn_stages)
-        return pace_value_at(&p->pace, t_end - s->warmup_ns - s->interval_ns / 2);
-    return p->connections;
+        return v * shard_share(p);
+    return p->conn_stages ? conn_target(p, v) : v;
 }
 
-static void emit_json(struct series_reader *s, const struct series_snap *a, uint64_t t_end)
+/* The interval as the result keeps it: computed once, written to the
+ * NDJSON and kept for the JSON result's "timeseries". */
+static void point_make(const struct series_reader *s, const struct series_snap *a,
+                       uint64_t t_end, struct series_point *pt)
 {
-    double secs = (double)s->interval_ns / 1e9;
-
-    fprintf(s->out,
-            "{\"t_s\": %.3f, \"phase\": \"%s\", \"target\": %.3f, \"requests\": %llu, "
-            "\"responses\": %llu, \"errors\": %llu, \"rps\": %.3f, \"p50_us\": %llu, "
-            "\"p90_us\": %llu, \"p99_us\": %llu, \"max_us\": %.3f, \"connections\": %u, "
-            "\"send_lag_p99_us\": %llu, \"dropped\": %llu, \"status\": {\"1xx\": %llu, "
-            "\"2xx\": %llu, \"3xx\": %llu, \"4xx\": %llu, \"5xx\": %llu, \"other\": %llu}}\n",
-            (double)t_end / 1e9, phase_of(s, t_end), target_of(s, t_end),
-            (unsigned long long)a->d.requests, (unsigned long long)a->d.responses,
-            (unsigned long long)a->d.errors, (double)a->d.responses / secs,
-            (unsigned long long)hist_percentile_us(&a->dur, 50),
-            (unsigned long long)hist_percentile_us(&a->dur, 90),
-            (unsigned long long)hist_percentile_us(&a->dur, 99),
-            a->dur.count ? (double)a->dur.max_ns / 1000 : 0, a->connections,
-            (unsigned long long)hist_percentile_us(&a->lag, 99),
-            (unsigned long long)a->d.dropped, (unsigned long long)a->d.status_class[1],
-            (unsigned long long)a->d.status_class[2], (unsigned long long)a->d.status_class[3],
-            (unsigned long long)a->d.status_class[4], (unsigned long long)a->d.status_class[5],
-            (unsigned long long)a->d.status_class[0]);
-    fflush(s->out);
-}
-
-/* Keep the interval for the result; on allocation failure the series in
- * the result just stops growing (the NDJSON file is unaffected). */
-static void keep_point(struct series_reader *s, const struct series_snap *a, uint64_t t_end)
-{
-    struct series_point *pt;
-
-    if (s->npoints == s->cap_points) {
-        uint32_t cap = s->cap_points ? s->cap_points * 2 : 64;
-        struct series_point *n = realloc(s->points, cap * sizeof(*n));
-
-        if (!n)
-            return;
-        s->points = n;
-        s->cap_points = cap;
-    }
-    pt = &s->points[s->npoints++];
     pt->t_s = (double)t_end / 1e9;
     pt->phase = phase_of(s, t_end);
     pt->target = target_of(s, t_end);
@@ -198,6 +165,48 @@ static void keep_point(struct series_reader *s, const struct series_snap *a, uin
     pt->lag_p99_us = hist_percentile_us(&a->lag, 99);
     pt->max_us = a->dur.count ? (double)a->dur.max_ns / 1000 : 0;
     pt->connections = a->connections;
+}
+
+void series_point_json(struct json *j, const struct series_point *pt, uint64_t interval_ns)
+{
+    static const char *const cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+    json_obj_begin(j, NULL);
+    json_dbl(j, "t_s", pt->t_s);
+    json_str(j, "phase", pt->phase);
+    json_dbl(j, "target", pt->target);
+    json_u64(j, "requests", pt->d.requests);
+    json_u64(j, "responses", pt->d.responses);
+    json_u64(j, "errors", pt->d.errors);
+    json_dbl(j, "rps", (double)pt->d.responses * 1e9 / (double)interval_ns);
+    json_u64(j, "p50_us", pt->p50_us);
+    json_u64(j, "p90_us", pt->p90_us);
+    json_u64(j, "p99_us", pt->p99_us);
+    json_dbl(j, "max_us", pt->max_us);
+    json_u64(j, "connections", pt->connections);
+    json_u64(j, "send_lag_p99_us", pt->lag_p99_us);
+    json_u64(j, "dropped", pt->d.dropped);
+    json_obj_begin(j, "status");
+    for (unsigned c = 1; c <= 6; c++)
+        json_u64(j, cls[c % 6], pt->d.status_class[c % 6]);
+    json_obj_end(j);
+    json_obj_end(j);
+}
+
+/* Keep the interval for the result; on allocation failure the series in
+ * the result just stops growing (the NDJSON file is unaffected). */
+static void keep_point(struct series_reader *s, const struct series_point *pt)
+{
+    if (s->npoints == s->cap_points) {
+        uint32_t cap = s->cap_points ? s->cap_points * 2 : 64;
+        struct series_point *n = realloc(s->points, cap * sizeof(*n));
+
+        if (!n)
+            return;
+        s->points = n;
+        s->cap_points = cap;
+    }
+    s->points[s->npoints++] = *pt;
 }
 
 struct series_point *series_take_points(struct series_reader *s, uint32_t *n)
@@ -232,6 +241,7 @@ static void emit_progress(struct series_reader *s, const struct series_snap *a, 
 
 static void emit(struct series_reader *s)
 {
+    struct series_point pt;
     struct series_snap *a = &s->acc[s->emit % SERIES_SLOTS];
     uint64_t t_end = (s->emit + 1) * s->interval_ns;
 
@@ -243,9 +253,15 @@ static void emit(struct series_reader *s)
         s->cum->d.scheduled += a->d.scheduled;
         hist_merge(&s->cum->dur, &a->dur);
     }
-    if (s->out)
-        emit_json(s, a, t_end);
-    keep_point(s, a, t_end);
+    point_make(s, a, t_end, &pt);
+    if (s->out) {
+        struct json j;
+
+        json_init_compact(&j, s->out);
+        series_point_json(&j, &pt, s->interval_ns);
+        json_end(&j);
+    }
+    keep_point(s, &pt);
     if (s->hook)
         s->hook(s->hook_ctx, t_end - s->interval_ns, s->interval_ns, a);
     emit_progress(s, a, t_end);
