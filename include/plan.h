@@ -149,6 +149,10 @@ struct plan {
 
 void plan_fini(struct plan *p);
 
+/* The run's main latency metric: http_req_duration, or for WebSocket the
+ * scenario's metric name (default ws_msg_rtt). */
+const char *plan_main_metric(const struct plan *p);
+
 /* True when a header's value must not appear in any output. */
 bool plan_header_secret(const char *name);
 

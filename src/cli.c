@@ -787,6 +787,11 @@ void plan_fini(struct plan *p)
     p->body = p->req = NULL;
 }
 
+const char *plan_main_metric(const struct plan *p)
+{
+    return !p->ws ? "http_req_duration" : p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt";
+}
+
 bool plan_header_secret(const char *name)
 {
     static const char *const secret[] = {

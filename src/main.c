@@ -162,16 +162,12 @@ static int worst(int a, int b)
     return a ? a : b;
 }
 
-static const char *main_metric(const struct plan *p)
-{
-    return p->ws ? (p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt") : "http_req_duration";
-}
-
 /* Has this metric its per-interval lines already (the engines' hook)? */
 static bool hdr_is_main(const struct run_one *runs, uint32_t n, const char *name)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (!strcmp(name, main_metric(runs[i].plan)) || !strcmp(name, runs[i].plan->hdr_tag))
+        if (!strcmp(name, plan_main_metric(runs[i].plan)) ||
+            !strcmp(name, runs[i].plan->hdr_tag))
             return true;
     return false;
 }
@@ -182,6 +178,7 @@ static int hdr_finish(struct run_one *runs, uint32_t n, const struct metric_set 
 {
     struct hdrlog *l = runs[0].plan->hdrlog;
     double start_s = runs[0].plan->warmup_ns / 1e9;
+
     for (uint32_t i = 0; i < ms->n; i++) {
         const struct metric *m = &ms->m[i];
 
@@ -335,9 +332,10 @@ static void hdr_attach(struct plan *p, struct hdrlog *l, const char *scenario)
 {
     p->hdrlog = l;
     if (scenario)
-        snprintf(p->hdr_tag, sizeof(p->hdr_tag), "%s{scenario:%s}", main_metric(p), scenario);
+        snprintf(p->hdr_tag, sizeof(p->hdr_tag), "%s{scenario:%s}", plan_main_metric(p),
+                 scenario);
     else
-        snprintf(p->hdr_tag, sizeof(p->hdr_tag), "%s", main_metric(p));
+        snprintf(p->hdr_tag, sizeof(p->hdr_tag), "%s", plan_main_metric(p));
 }
 
 /* --shard i/N: this process's slice of the plan (shard.h). */

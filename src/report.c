@@ -229,9 +229,7 @@ void report_text(FILE *f, const struct plan *p, const struct result *r)
     for (size_t i = 0; i < NPCT; i++)
         fprintf(f, " %9s", pct_name[i]);
     fprintf(f, " %9s\n", "max");
-    report_text_latency_row(f, p->ws ? (p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt")
-                                     : "http_req_duration",
-                            &r->total.req_duration);
+    report_text_latency_row(f, plan_main_metric(p), &r->total.req_duration);
     report_flow_text_latency(f, p, r);
     if (p->open_loop) {
         report_text_latency_row(f, "service_time", &r->total.service_time);
@@ -493,9 +491,7 @@ void report_json(FILE *f, const struct plan *p, const struct result *r)
     json_generator(&j, p, r);
     report_ws_json_capacity(&j, p, r);
     json_obj_begin(&j, "metrics");
-    report_json_metric(&j, p->ws ? (p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt")
-                                 : "http_req_duration",
-                       &r->total.req_duration);
+    report_json_metric(&j, plan_main_metric(p), &r->total.req_duration);
     report_json_metric(&j, "connect_time", &r->total.connect_time);
     report_flow_json_metrics(&j, p, r);
     report_ws_json_metrics(&j, p, r);

@@ -166,8 +166,7 @@ bool thr_holds(const struct thr *t, double v)
 
 enum thr_live thr_live_metric(const char *metric, const struct plan *p)
 {
-    const char *main_metric = !p->ws ? "http_req_duration"
-                              : p->ws_metric[0] ? p->ws_metric : "ws_msg_rtt";
+    const char *main_metric = plan_main_metric(p);
 
     if (!strcmp(metric, main_metric))
         return THR_LIVE_DURATION;
