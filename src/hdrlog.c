@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "hdrlog.h"
@@ -105,23 +106,13 @@ static size_t v2_encode(const struct hist *h, uint8_t *out)
     return HDRLOG_V2_HEADER_BYTES + len;
 }
 
+/* Standard base64 with padding, one line: OpenSSL's, as ws.c uses. */
 static char *base64(const uint8_t *p, size_t n)
 {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+    char *out = malloc((n + 2) / 3 * 4 + 1);
 
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = i + 1 < n ? a[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? a[v & 63] : '=';
-    }
-    *o = '\0';
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, p, (int)n); /* NUL-terminated */
     return out;
 }
 
