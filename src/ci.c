@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge.h"
+
 /* ---- flags ---------------------------------------------------------------------- */
 
 static int ci_regression(struct ci_opts *o, const char *arg)
@@ -139,30 +141,15 @@ int ci_extract(struct ci_opts *o, int *argc, char **argv)
 
 /* ---- baseline -------------------------------------------------------------------- */
 
-/* Rebuild metric `name`'s histogram from a result's bins. */
+/* Rebuild metric `name`'s histogram from the baseline, exactly as merge
+ * reads a result (min, max and sum too, so percentiles cap at the max). */
 static bool ci_base_hist(struct fy_document *d, const char *name, struct hist *h)
 {
-    struct fy_node *root = fy_document_root(d), *m, *hist, *bins, *b;
-    void *it = NULL;
+    struct fy_node *root = fy_document_root(d), *m;
 
     m = root ? fy_node_mapping_lookup_by_string(root, "metrics", FY_NT) : NULL;
     m = m ? fy_node_mapping_lookup_by_string(m, name, FY_NT) : NULL;
-    hist = m ? fy_node_mapping_lookup_by_string(m, "hist", FY_NT) : NULL;
-    bins = hist ? fy_node_mapping_lookup_by_string(hist, "bins", FY_NT) : NULL;
-    if (!bins || fy_node_get_type(bins) != FYNT_SEQUENCE)
-        return false;
-    hist_init(h);
-    while ((b = fy_node_sequence_iterate(bins, &it))) {
-        struct fy_node *us = fy_node_sequence_get_by_index(b, 0);
-        struct fy_node *n = fy_node_sequence_get_by_index(b, 1);
-        const char *su = us ? fy_node_get_scalar0(us) : NULL;
-        const char *sn = n ? fy_node_get_scalar0(n) : NULL;
-
-        if (!su || !sn)
-            return false;
-        hist_record_n_us(h, strtoull(su, NULL, 10), strtoull(sn, NULL, 10));
-    }
-    return true;
+    return m && !merge_hist_read(m, h);
 }
 
 int ci_baseline(struct ci_opts *o, const struct metric_set *ms)

@@ -313,39 +313,50 @@ static int merge_layout(const struct merge *m, uint32_t i, struct fy_node *mn, c
     return 0;
 }
 
-/* Rebuild one input's histogram from its bins; count, overflow, sum, min
- * and max as stored (exact). */
-static int merge_hist_one(const struct merge *m, uint32_t i, struct fy_node *mn, const char *name,
-                          struct hist *h)
+const char *merge_hist_read(struct fy_node *mn, struct hist *h)
 {
     struct fy_node *bins = merge_at(mn, "hist/bins"), *b;
     uint64_t count, overflow, sum, us, n, seen = 0;
     void *it = NULL;
 
-    if (merge_layout(m, i, mn, name))
-        return -1;
     if (!merge_u64(mn, "count", &count) || !merge_u64(mn, "overflow", &overflow) ||
-        !merge_u64(mn, "hist/sum_ns", &sum) || merge_dbl(mn, "min") < 0 ||
-        merge_dbl(mn, "max") < 0 || !bins || fy_node_get_type(bins) != FYNT_SEQUENCE)
-        return hist_fail(m, i, name, "count, overflow, min, max, hist.sum_ns or hist.bins "
-                                     "missing or not a number");
+        merge_dbl(mn, "min") < 0 || merge_dbl(mn, "max") < 0 || !bins ||
+        fy_node_get_type(bins) != FYNT_SEQUENCE)
+        return "count, overflow, min, max or hist.bins missing or not a number";
+    /* results written before hist.sum_ns existed: the mean's 10 digits */
+    if (!merge_at(mn, "hist/sum_ns"))
+        sum = (uint64_t)llround(merge_dbl(mn, "mean") * (double)count * 1000);
+    else if (!merge_u64(mn, "hist/sum_ns", &sum))
+        return "hist.sum_ns is not a number";
     hist_init(h);
     while ((b = fy_node_sequence_iterate(bins, &it))) {
         if (fy_node_get_type(b) != FYNT_SEQUENCE || fy_node_sequence_item_count(b) != 2 ||
             !merge_u64(fy_node_sequence_get_by_index(b, 0), "", &us) ||
             !merge_u64(fy_node_sequence_get_by_index(b, 1), "", &n) || us > HIST_MAX_US ||
             __builtin_add_overflow(seen, n, &seen))
-            return hist_fail(m, i, name, "a bin is not [value_us, count] within the layout");
+            return "a bin is not [value_us, count] within the layout";
         hist_record_n_us(h, us, n);
     }
     if (__builtin_add_overflow(seen, overflow, &seen) || seen != count)
-        return hist_fail(m, i, name, "bins + overflow do not add up to count");
+        return "bins + overflow do not add up to count";
     h->count = count;
     h->overflow = overflow;
     h->sum_ns = sum;
     h->min_ns = count ? (uint64_t)llround(merge_dbl(mn, "min") * 1000) : UINT64_MAX;
     h->max_ns = count ? (uint64_t)llround(merge_dbl(mn, "max") * 1000) : 0;
-    return 0;
+    return NULL;
+}
+
+/* One input's histogram, its layout checked first. */
+static int merge_hist_one(const struct merge *m, uint32_t i, struct fy_node *mn, const char *name,
+                          struct hist *h)
+{
+    const char *why;
+
+    if (merge_layout(m, i, mn, name))
+        return -1;
+    why = merge_hist_read(mn, h);
+    return why ? hist_fail(m, i, name, why) : 0;
 }
 
 static int merge_metric_slot(const struct merge *m, struct merge_level *lv, const char *name)
